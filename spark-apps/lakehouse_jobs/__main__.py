@@ -1,0 +1,5 @@
+import sys
+
+from lakehouse_jobs.main import main
+
+sys.exit(main())

@@ -1,0 +1,148 @@
+"""Delta Lake table plumbing shared by the layers: creation, idempotent writes, versions.
+
+Every write in the pipeline is guarded by Delta's transaction identifiers (``txnAppId`` +
+``txnVersion``): Delta records the highest version committed for an application id and
+silently skips a write whose version is not higher. A job that crashed after its commit
+and is retried therefore cannot apply the same batch twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
+
+log = logging.getLogger(__name__)
+
+# Table properties that every table gets. Deletion vectors would raise the reader version
+# to 3, which Dremio OSS cannot read; they are also off in the session defaults, but a
+# table property survives a session that forgot.
+BASE_PROPERTIES: dict[str, str] = {"delta.enableDeletionVectors": "false"}
+APPEND_ONLY_PROPERTIES: dict[str, str] = {**BASE_PROPERTIES, "delta.appendOnly": "true"}
+# Change data feed raises only the writer version (4); the reader version stays at 1.
+CHANGE_FEED_PROPERTIES: dict[str, str] = {
+    **BASE_PROPERTIES,
+    "delta.enableChangeDataFeed": "true",
+}
+
+
+def table_exists(spark: SparkSession, uri: str) -> bool:
+    return bool(DeltaTable.isDeltaTable(spark, uri))
+
+
+def ensure_table(
+    spark: SparkSession,
+    uri: str,
+    schema: StructType,
+    properties: Mapping[str, str],
+    partition_by: tuple[str, ...] = (),
+) -> DeltaTable:
+    """Create the table at ``uri`` with this schema and properties unless it exists."""
+    if not table_exists(spark, uri):
+        builder = DeltaTable.createIfNotExists(spark).location(uri).addColumns(schema)
+        if partition_by:
+            builder = builder.partitionedBy(*partition_by)
+        for key, value in properties.items():
+            builder = builder.property(key, value)
+        builder.execute()
+        log.info("created Delta table %s", uri)
+    return DeltaTable.forPath(spark, uri)
+
+
+def current_version(spark: SparkSession, uri: str) -> int:
+    """The latest committed version, or -1 when there is no table yet."""
+    commit = _last_commit(spark, uri)
+    return commit.version if commit is not None else -1
+
+
+@dataclass(frozen=True)
+class Commit:
+    version: int
+    user_metadata: str | None
+    metrics: dict[str, str]
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """What a guarded write did: committed a new version, or was skipped as a repeat."""
+
+    committed: bool
+    version: int
+    metrics: dict[str, str]
+
+
+def _last_commit(spark: SparkSession, uri: str) -> Commit | None:
+    if not table_exists(spark, uri):
+        return None
+    row = (
+        DeltaTable.forPath(spark, uri).history(1)
+        .select("version", "userMetadata", "operationMetrics").first()
+    )
+    if row is None:
+        return None
+    return Commit(int(row[0]), row[1], dict(row[2] or {}))
+
+
+def _token(app_id: str, version: int) -> str:
+    """Tags our commit (commitInfo.userMetadata) so we can tell it from a skipped write."""
+    return f"{app_id}@{version}#{uuid.uuid4().hex[:12]}"
+
+
+def _outcome(spark: SparkSession, uri: str, token: str) -> WriteOutcome:
+    commit = _last_commit(spark, uri)
+    if commit is None:
+        return WriteOutcome(False, -1, {})
+    committed = commit.user_metadata == token
+    return WriteOutcome(committed, commit.version, commit.metrics if committed else {})
+
+
+def _guarded_write(df: DataFrame, uri: str, app_id: str, version: int, mode: str) -> WriteOutcome:
+    token = _token(app_id, version)
+    (
+        df.write.format("delta")
+        .mode(mode)
+        .option("txnAppId", app_id)
+        .option("txnVersion", version)
+        .option("userMetadata", token)
+        .save(uri)
+    )
+    return _outcome(df.sparkSession, uri, token)
+
+
+def append_idempotent(df: DataFrame, uri: str, app_id: str, version: int) -> WriteOutcome:
+    """Append ``df`` unless (app_id, version) was already committed to this table."""
+    return _guarded_write(df, uri, app_id, version, "append")
+
+
+def overwrite_idempotent(df: DataFrame, uri: str, app_id: str, version: int) -> WriteOutcome:
+    """Replace the table's rows atomically (one commit) unless already done."""
+    return _guarded_write(df, uri, app_id, version, "overwrite")
+
+
+class GuardedDml:
+    """Inside ``with GuardedDml(spark, uri, app, v) as g:`` a MERGE is idempotent for (app, v);
+    afterwards ``g.outcome`` says whether it committed."""
+
+    def __init__(self, spark: SparkSession, uri: str, app_id: str, version: int) -> None:
+        self._spark, self._uri = spark, uri
+        self._app_id, self._version = app_id, version
+        self._token = _token(app_id, version)
+        self.outcome = WriteOutcome(False, -1, {})
+
+    def __enter__(self) -> GuardedDml:
+        conf = self._spark.conf
+        conf.set("spark.databricks.delta.write.txnAppId", self._app_id)
+        conf.set("spark.databricks.delta.write.txnVersion", str(self._version))
+        conf.set("spark.databricks.delta.commitInfo.userMetadata", self._token)
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        for key in ("write.txnAppId", "write.txnVersion", "commitInfo.userMetadata"):
+            self._spark.conf.unset(f"spark.databricks.delta.{key}")
+        if exc_type is None:
+            self.outcome = _outcome(self._spark, self._uri, self._token)

@@ -1,0 +1,1 @@
+"""Source data for the lake: TPC-H snapshots, change batches and the tutorial's users."""

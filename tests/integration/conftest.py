@@ -1,0 +1,58 @@
+"""Fixtures that start real services: a MinIO server process and a local Spark session.
+
+Both are started once per test session on 127.0.0.1 and stopped at the end. Each test
+module works in its own bucket, so modules cannot see each other's tables.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from pyspark.sql import SparkSession
+
+from lakehouse.catalog import CATALOG, LakeCatalog
+from lakehouse.local.minio import LocalMinio
+from lakehouse.s3 import ObjectStore, S3Endpoint
+from lakehouse_jobs.session import LocalSpark, build_session
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def minio() -> Iterator[LocalMinio]:
+    with LocalMinio(log=lambda _msg: None) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(minio: LocalMinio) -> S3Endpoint:
+    return S3Endpoint(minio.endpoint, minio.credentials.access_key, minio.credentials.secret_key)
+
+
+@pytest.fixture(scope="session")
+def spark(s3_endpoint: S3Endpoint) -> Iterator[SparkSession]:
+    session = build_session(
+        "lakehouse-tests",
+        LocalSpark(
+            s3_endpoint,
+            cores=2,
+            driver_memory="2g",
+            shuffle_partitions=2,
+            extra_conf={
+                "spark.databricks.delta.snapshotPartitions": "2",
+                "spark.default.parallelism": "2",
+            },
+        ),
+    )
+    yield session
+    session.stop()
+
+
+def new_lake(s3_endpoint: S3Endpoint, label: str) -> tuple[LakeCatalog, ObjectStore]:
+    """A fresh bucket with the catalog's layout, for one test module."""
+    bucket = f"test-{label}-{secrets.token_hex(3)}"
+    store = ObjectStore(s3_endpoint, bucket)
+    store.ensure_bucket()
+    return CATALOG.with_bucket(bucket), store
