@@ -61,9 +61,7 @@ def audit_uri(catalog: LakeCatalog) -> str:
 
 
 def ensure_audit_table(spark: SparkSession, catalog: LakeCatalog) -> None:
-    delta_io.ensure_table(
-        spark, audit_uri(catalog), AUDIT_SCHEMA, delta_io.APPEND_ONLY_PROPERTIES
-    )
+    delta_io.ensure_table(spark, audit_uri(catalog), AUDIT_SCHEMA, delta_io.APPEND_ONLY_PROPERTIES)
 
 
 def processed_batches(
@@ -103,15 +101,29 @@ def last_entry(
     return BatchResult(**data)
 
 
-def record(spark: SparkSession, catalog: LakeCatalog, result: BatchResult) -> None:
+def record(spark: SparkSession, catalog: LakeCatalog, results: list[BatchResult]) -> None:
+    """Append the audit rows of one layer run over one table, in one idempotent commit.
+
+    Writing them after the loop (not per batch) costs one commit instead of many; a crash
+    in the loop is still safe, because every batch's own write is guarded by its txn id:
+    the next run redoes nothing, recounts, and writes the missing rows.
+    """
+    if not results:
+        return
+    tables = {(r.layer, r.table_name) for r in results}
+    if len(tables) != 1:
+        raise ValueError(f"one audit commit covers one table, got {sorted(tables)}")
     ensure_audit_table(spark, catalog)
-    data = asdict(result)
-    data.pop("committed")
-    data["source_versions"] = json.dumps(result.source_versions, sort_keys=True)
-    df = spark.createDataFrame([data], AUDIT_SCHEMA)
+    rows = []
+    for result in results:
+        data = asdict(result)
+        data.pop("committed")
+        data["source_versions"] = json.dumps(result.source_versions, sort_keys=True)
+        rows.append(data)
+    layer, table = tables.pop()
     delta_io.append_idempotent(
-        df,
+        spark.createDataFrame(rows, AUDIT_SCHEMA),
         audit_uri(catalog),
-        app_id=f"lakehouse.audit.{result.layer}.{result.table_name}",
-        version=result.batch_id,
+        app_id=f"lakehouse.audit.{layer}.{table}",
+        version=max(r.batch_id for r in results),
     )

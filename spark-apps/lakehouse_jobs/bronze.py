@@ -50,9 +50,7 @@ def bronze_schema(dataset: Dataset) -> StructType:
     )
 
 
-def pending_batches(
-    landed: dict[int, str], ingested: list[int], dataset: str
-) -> list[int]:
+def pending_batches(landed: dict[int, str], ingested: list[int], dataset: str) -> list[int]:
     """Batches to ingest, in order; refuses a batch older than the newest one ingested."""
     done = set(ingested)
     newest = max(done) if done else None
@@ -73,7 +71,9 @@ def ingest_dataset(
     ingested = audit.processed_batches(spark, catalog, Layer.BRONZE, dataset.name)
     todo = pending_batches(landed, ingested, dataset.name)
     if not todo:
-        log.info("bronze %s: nothing new (%d batches already ingested)", dataset.name, len(ingested))
+        log.info(
+            "bronze %s: nothing new (%d batches already ingested)", dataset.name, len(ingested)
+        )
         return []
     uri = catalog.table_uri(Layer.BRONZE, dataset.name)
     delta_io.ensure_table(
@@ -105,17 +105,23 @@ def ingest_dataset(
             else:
                 # Committed by an earlier attempt that crashed before its audit row.
                 result.rows_in = (
-                    spark.read.format("delta").load(uri)
-                    .where(F.col(BATCH_ID_COLUMN) == batch_id).count()
+                    spark.read.format("delta")
+                    .load(uri)
+                    .where(F.col(BATCH_ID_COLUMN) == batch_id)
+                    .count()
                 )
                 result.note = "already committed by an earlier attempt"
         result.rows_applied = result.rows_in
-        audit.record(spark, catalog, result)
         log.info(
             "bronze %s batch %d: %d rows from %d files (table version %d)",
-            dataset.name, batch_id, result.rows_in, len(files), result.target_version,
+            dataset.name,
+            batch_id,
+            result.rows_in,
+            len(files),
+            result.target_version,
         )
         results.append(result)
+    audit.record(spark, catalog, results)
     return results
 
 

@@ -80,8 +80,10 @@ def _last_commit(spark: SparkSession, uri: str) -> Commit | None:
     if not table_exists(spark, uri):
         return None
     row = (
-        DeltaTable.forPath(spark, uri).history(1)
-        .select("version", "userMetadata", "operationMetrics").first()
+        DeltaTable.forPath(spark, uri)
+        .history(1)
+        .select("version", "userMetadata", "operationMetrics")
+        .first()
     )
     if row is None:
         return None

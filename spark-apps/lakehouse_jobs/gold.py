@@ -81,7 +81,9 @@ def revenue_groups_touched(read: ReadTable, changes: dict[str, DataFrame]) -> Da
     changed_orders = changes["orders"].select(*order_cols)  # pre- and post-images, deletes
     changed_line_orders = changes["lineitem"].select(F.col("l_orderkey").alias("o_orderkey"))
     orders_of_changed_lines = (
-        read("orders").select(*order_cols).unionByName(changed_orders)
+        read("orders")
+        .select(*order_cols)
+        .unionByName(changed_orders)
         .join(changed_line_orders.distinct(), "o_orderkey", "left_semi")
     )
     touched_orders = changed_orders.unionByName(orders_of_changed_lines)
@@ -89,15 +91,21 @@ def revenue_groups_touched(read: ReadTable, changes: dict[str, DataFrame]) -> Da
 
 
 def order_status_summary(read: ReadTable) -> DataFrame:
-    return read("orders").groupBy("o_orderstatus").agg(
-        F.count(F.lit(1)).alias("order_count"),
-        F.sum("o_totalprice").alias("total_price"),
+    return (
+        read("orders")
+        .groupBy("o_orderstatus")
+        .agg(
+            F.count(F.lit(1)).alias("order_count"),
+            F.sum("o_totalprice").alias("total_price"),
+        )
     )
 
 
 def pricing_summary(read: ReadTable) -> DataFrame:
     """TPC-H Q1."""
-    lineitem = read("lineitem").where(F.col("l_shipdate") <= F.lit(Q1_SHIP_DATE_CUTOFF).cast("date"))
+    lineitem = read("lineitem").where(
+        F.col("l_shipdate") <= F.lit(Q1_SHIP_DATE_CUTOFF).cast("date")
+    )
     disc_price = F.col("l_extendedprice") * (F.lit(1) - F.col("l_discount"))
     return lineitem.groupBy("l_returnflag", "l_linestatus").agg(
         F.sum("l_quantity").alias("sum_qty"),
@@ -112,9 +120,13 @@ def pricing_summary(read: ReadTable) -> DataFrame:
 
 
 def users_by_location(read: ReadTable) -> DataFrame:
-    return read("users").groupBy("location").agg(
-        F.count(F.lit(1)).alias("user_count"),
-        F.max("timestamp").alias("last_seen"),
+    return (
+        read("users")
+        .groupBy("location")
+        .agg(
+            F.count(F.lit(1)).alias("user_count"),
+            F.max("timestamp").alias("last_seen"),
+        )
     )
 
 
@@ -172,7 +184,8 @@ def _merge_groups(
     on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in key)
     values = {f"`{c}`": f"s.`{c}`" for c in rebuilt.columns}
     (
-        DeltaTable.forPath(spark, uri).alias("t")
+        DeltaTable.forPath(spark, uri)
+        .alias("t")
         .merge(source.alias("s"), on)
         .whenMatchedDelete(condition=f"s.{marker} IS NULL")
         .whenMatchedUpdate(condition=f"s.{marker}", set=values)
@@ -184,7 +197,8 @@ def _merge_groups(
 def refresh_table(spark: SparkSession, catalog: LakeCatalog, gold: GoldTable) -> BatchResult | None:
     definition = DEFINITIONS[gold.name]
     missing = [
-        s for s in gold.sources
+        s
+        for s in gold.sources
         if not delta_io.table_exists(spark, catalog.table_uri(Layer.SILVER, s))
     ]
     if missing:
@@ -210,7 +224,15 @@ def refresh_table(spark: SparkSession, catalog: LakeCatalog, gold: GoldTable) ->
     run_version = sum(current.values())
     app = f"lakehouse.gold.{gold.name}"
     result = BatchResult(Layer.GOLD.value, gold.name, run_version, source_versions=current)
-    groups = _touched_groups(spark, catalog, gold, definition, read, current, last)
+    groups = _touched_groups(
+        spark,
+        catalog=catalog,
+        gold=gold,
+        definition=definition,
+        read=read,
+        current=current,
+        last=last,
+    )
     if groups is not None:
         rebuilt = definition.build(read, groups)
         with delta_io.GuardedDml(spark, uri, app, run_version) as guard:
@@ -228,14 +250,20 @@ def refresh_table(spark: SparkSession, catalog: LakeCatalog, gold: GoldTable) ->
     result.committed = outcome.committed
     result.target_version = outcome.version
     result.rows_applied = sum(int(outcome.metrics.get(k, 0)) for k in counted)
-    audit.record(spark, catalog, result)
-    log.info("gold %s: %s from silver %s (version %d)", gold.name, result.note, current,
-             result.target_version)
+    audit.record(spark, catalog, [result])
+    log.info(
+        "gold %s: %s from silver %s (version %d)",
+        gold.name,
+        result.note,
+        current,
+        result.target_version,
+    )
     return result
 
 
 def _touched_groups(
     spark: SparkSession,
+    *,
     catalog: LakeCatalog,
     gold: GoldTable,
     definition: GoldDefinition,
@@ -265,7 +293,9 @@ def _touched_groups(
     return groups
 
 
-def run(spark: SparkSession, catalog: LakeCatalog, tables: tuple[GoldTable, ...]) -> list[BatchResult]:
+def run(
+    spark: SparkSession, catalog: LakeCatalog, tables: tuple[GoldTable, ...]
+) -> list[BatchResult]:
     results = []
     for gold in tables:
         result = refresh_table(spark, catalog, gold)

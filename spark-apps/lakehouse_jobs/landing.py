@@ -59,7 +59,9 @@ def list_batches(spark: SparkSession, dataset_uri: str) -> dict[int, str]:
         if _is_hidden(name):
             continue
         if not status.isDirectory():
-            log.warning("ignoring %s/%s: landing files belong in batch=<n>/ folders", dataset_uri, name)
+            log.warning(
+                "ignoring %s/%s: landing files belong in batch=<n>/ folders", dataset_uri, name
+            )
             continue
         try:
             batch_id = parse_batch_dir(name)
@@ -102,8 +104,8 @@ def _header_names(header_line: str) -> list[str]:
     """Column names from a CSV header; blanks and repeats get names that mark them extra."""
     raw = next(csv.reader([header_line]), [])
     names: list[str] = []
-    for i, name in enumerate(raw):
-        name = name.strip() or f"_unnamed_{i + 1}"
+    for i, field_name in enumerate(raw):
+        name = field_name.strip() or f"_unnamed_{i + 1}"
         while name in names:
             name = f"{name}_dup"
         names.append(name)
@@ -169,9 +171,7 @@ def _read_json_lines_file(spark: SparkSession, dataset: Dataset, file: LandingFi
     )
 
 
-def read_batch(
-    spark: SparkSession, dataset: Dataset, files: list[LandingFile]
-) -> DataFrame | None:
+def read_batch(spark: SparkSession, dataset: Dataset, files: list[LandingFile]) -> DataFrame | None:
     """All rows of a batch's non-empty files as raw strings; None when there are none."""
     frames = []
     for file in files:

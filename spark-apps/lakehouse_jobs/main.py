@@ -25,8 +25,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         prog="lakehouse_jobs",
         description="Run a medallion layer over the lake: landing -> bronze -> silver -> gold.",
     )
-    parser.add_argument("layer", choices=LAYERS, help="the layer to refresh ('all' runs each in order)")
-    parser.add_argument("--bucket", default=CATALOG.bucket, help="the lake bucket (default: %(default)s)")
+    parser.add_argument(
+        "layer", choices=LAYERS, help="the layer to refresh ('all' runs each in order)"
+    )
+    parser.add_argument(
+        "--bucket", default=CATALOG.bucket, help="the lake bucket (default: %(default)s)"
+    )
     parser.add_argument(
         "--datasets",
         nargs="*",
@@ -59,7 +63,9 @@ def run_layers(
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stdout
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stdout,
     )
     args = parse_args(sys.argv[1:] if argv is None else argv)
     catalog = CATALOG.with_bucket(args.bucket)

@@ -4,19 +4,18 @@ In the cluster, spark-submit (driven by the operator) already set the master, th
 baked into the image and the S3A endpoint (``hadoopConf`` in the SparkApplication), and
 the credentials arrive as AWS_* environment variables from a Secret; the job only adds
 the Delta settings. On one machine (demo, tests, bench) the caller passes ``LocalSpark``
-and the session resolves the jars of the version matrix through Ivy into a cache.
+and the session puts the version matrix's jars (downloaded once, checksum-verified) on
+the classpath: the same files the job image bakes in.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from lakehouse import versions
-from lakehouse.paths import cache_dir
 from lakehouse.s3 import S3Endpoint
 
 
@@ -33,10 +32,6 @@ def s3a_hadoop_conf(endpoint: S3Endpoint) -> dict[str, str]:
     }
 
 
-def default_ivy_dir() -> Path:
-    return cache_dir() / "ivy"
-
-
 @dataclass(frozen=True)
 class LocalSpark:
     """Settings for a session on this machine."""
@@ -45,13 +40,13 @@ class LocalSpark:
     cores: int = 2
     driver_memory: str = "3g"
     shuffle_partitions: int = 4
-    ivy_dir: Path = field(default_factory=default_ivy_dir)
     extra_conf: dict[str, str] = field(default_factory=dict)
 
 
-# Settings that keep every table at Delta reader version 1-2 (Dremio OSS reads no more):
-# no deletion vectors, no TimestampNTZ (timestamps are always LTZ), classic checkpoints.
-DREMIO_COMPATIBLE_CONF: dict[str, str] = {
+# Settings every job runs with. Above all they keep every table at Delta reader version
+# 1-2, which is all Dremio OSS reads: no deletion vectors, no TimestampNTZ (timestamps are
+# always LTZ), classic checkpoints (the default).
+SESSION_CONF: dict[str, str] = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
     "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
@@ -61,19 +56,27 @@ DREMIO_COMPATIBLE_CONF: dict[str, str] = {
     "spark.databricks.delta.schema.autoMerge.enabled": "false",
     # Idempotent DML (MERGE with txnAppId/txnVersion) must not leak into the next statement.
     "spark.databricks.delta.write.txnVersion.autoReset.enabled": "true",
+    # MERGE sources are deterministic here (persisted, or read at pinned versions), so
+    # Delta need not copy them before merging.
+    "spark.databricks.delta.merge.materializeSource": "none",
 }
 
 
 def build_session(app_name: str, local: LocalSpark | None = None) -> SparkSession:
     builder = SparkSession.builder.appName(app_name)
-    for key, value in DREMIO_COMPATIBLE_CONF.items():
+    for key, value in SESSION_CONF.items():
         builder = builder.config(key, value)
     if local is not None:
+        from lakehouse.local.jars import LOG4J_CONFIG, ensure_spark_jars
+
+        jars = ensure_spark_jars(log=logging.getLogger(__name__).info)
         builder = (
             builder.master(f"local[{local.cores}]")
-            .config("spark.jars.packages", versions.spark_packages_coordinates())
-            .config("spark.jars.ivy", str(local.ivy_dir))
+            .config("spark.jars", ",".join(str(j) for j in jars))
             .config("spark.driver.memory", local.driver_memory)
+            .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG4J_CONFIG}")
+            .config("spark.databricks.delta.snapshotPartitions", str(local.cores))
+            .config("spark.default.parallelism", str(local.cores))
             .config("spark.sql.shuffle.partitions", str(local.shuffle_partitions))
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.ui.enabled", "false")
@@ -84,5 +87,6 @@ def build_session(app_name: str, local: LocalSpark | None = None) -> SparkSessio
         for key, value in local.extra_conf.items():
             builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel(os.environ.get("LAKEHOUSE_SPARK_LOG_LEVEL", "WARN"))
+    level = os.environ.get("LAKEHOUSE_SPARK_LOG_LEVEL") or ("ERROR" if local else "WARN")
+    spark.sparkContext.setLogLevel(level)
     return spark

@@ -35,6 +35,7 @@ from pyspark.sql.types import (
 from lakehouse.catalog import (
     BATCH_ID_COLUMN,
     CHANGE_SEQ_COLUMN,
+    CORRUPT_RECORD_COLUMN,
     EXTRA_COLUMNS_COLUMN,
     INGESTED_AT_COLUMN,
     MISSING_COLUMNS_COLUMN,
@@ -42,7 +43,6 @@ from lakehouse.catalog import (
     OP_DELETE,
     OP_UPSERT,
     SOURCE_FILE_COLUMN,
-    CORRUPT_RECORD_COLUMN,
     Dataset,
     LakeCatalog,
     Layer,
@@ -76,8 +76,7 @@ def stores_change_seq(dataset: Dataset) -> bool:
 
 def silver_schema(dataset: Dataset) -> StructType:
     fields = [
-        StructField(c.name, spark_type(c.type), c.name not in dataset.key)
-        for c in dataset.columns
+        StructField(c.name, spark_type(c.type), c.name not in dataset.key) for c in dataset.columns
     ]
     if stores_change_seq(dataset):
         fields.append(StructField(CHANGE_SEQ_COLUMN, LongType(), True))
@@ -118,8 +117,7 @@ def classify(raw: DataFrame, dataset: Dataset) -> DataFrame:
         .withColumn(
             "__rank",
             F.row_number().over(
-                key_window.orderBy(F.col("__top").desc(), F.col(_SEQ).desc_nulls_last(),
-                                   content)
+                key_window.orderBy(F.col("__top").desc(), F.col(_SEQ).desc_nulls_last(), content)
             ),
         )
     )
@@ -161,7 +159,8 @@ def typed_changes(classified: DataFrame, dataset: Dataset) -> DataFrame:
 
 def rejected_rows(classified: DataFrame, dataset: Dataset) -> DataFrame:
     raw_fields = [validation.raw(c).alias(c) for c in dataset.raw_column_names] + [
-        F.col(EXTRA_COLUMNS_COLUMN), F.col(MISSING_COLUMNS_COLUMN),
+        F.col(EXTRA_COLUMNS_COLUMN),
+        F.col(MISSING_COLUMNS_COLUMN),
     ]
     raw_record = F.coalesce(
         F.col(CORRUPT_RECORD_COLUMN),
@@ -267,13 +266,18 @@ def refresh_dataset(
     results = []
     for batch_id in todo:
         result = apply_batch(spark, catalog, dataset, batch_id)
-        audit.record(spark, catalog, result)
         log.info(
             "silver %s batch %d: %d in = %d applied + %d superseded + %d rejected (version %d)",
-            dataset.name, batch_id, result.rows_in, result.rows_applied,
-            result.rows_superseded, result.rows_rejected, result.target_version,
+            dataset.name,
+            batch_id,
+            result.rows_in,
+            result.rows_applied,
+            result.rows_superseded,
+            result.rows_rejected,
+            result.target_version,
         )
         results.append(result)
+    audit.record(spark, catalog, results)
     return results
 
 

@@ -18,8 +18,10 @@ from lakehouse.catalog import (
     MISSING_COLUMNS_COLUMN,
     OP_COLUMN,
     OP_DELETE,
-    Column as CatalogColumn,
     Dataset,
+)
+from lakehouse.catalog import (
+    Column as CatalogColumn,
 )
 
 # In order of precedence: the first one found becomes the row's reason.
@@ -92,7 +94,8 @@ def problems(dataset: Dataset) -> Column:
             raw(OP_COLUMN).isNotNull() & ~F.upper(raw(OP_COLUMN)).isin(*CHANGE_OPS),
             "invalid_op",
             F.concat(
-                F.lit(f"{OP_COLUMN} "), _quoted(raw(OP_COLUMN)),
+                F.lit(f"{OP_COLUMN} "),
+                _quoted(raw(OP_COLUMN)),
                 F.lit(f" is not one of {', '.join(CHANGE_OPS)}"),
             ),
         )
@@ -103,7 +106,8 @@ def problems(dataset: Dataset) -> Column:
             & F.expr(f"try_cast(`{CHANGE_SEQ_COLUMN}` AS bigint)").isNull(),
             "invalid_value",
             F.concat(
-                F.lit(f"{CHANGE_SEQ_COLUMN}="), _quoted(raw(CHANGE_SEQ_COLUMN)),
+                F.lit(f"{CHANGE_SEQ_COLUMN}="),
+                _quoted(raw(CHANGE_SEQ_COLUMN)),
                 F.lit(" is not a bigint"),
             ),
         )
@@ -137,7 +141,8 @@ def _column_checks(column: CatalogColumn, applies: Column) -> list[Column]:
                 applies & cast.isNotNull() & ~cast.isin(*column.allowed),
                 "invalid_value",
                 F.concat(
-                    F.lit(f"{column.name}="), _quoted(value),
+                    F.lit(f"{column.name}="),
+                    _quoted(value),
                     F.lit(f" is not one of {', '.join(column.allowed)}"),
                 ),
             )

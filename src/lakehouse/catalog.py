@@ -271,7 +271,7 @@ class LakeCatalog:
     """Where everything lives in one bucket; ``with_bucket`` gives the same layout elsewhere."""
 
     bucket: str = DEFAULT_BUCKET
-    datasets: tuple[Dataset, ...] = field(default=TPCH_DATASETS + (USERS_DATASET,))
+    datasets: tuple[Dataset, ...] = field(default=(*TPCH_DATASETS, USERS_DATASET))
     gold_tables: tuple[GoldTable, ...] = GOLD_TABLES
 
     def with_bucket(self, bucket: str) -> LakeCatalog:

@@ -98,12 +98,11 @@ AWS_SDK_BUNDLE = MavenJar(
     "890bf9f2a80488f7a8aa8277d64d13a9ea3a3cdff8607ef3b63a878d8b467b41",
 )
 
-# Everything the jobs need on the classpath beyond Spark itself. Order matters only for
-# readability. (delta-spark's antlr4-runtime dependency is already part of Spark 4.0.)
+# Everything the jobs need on the classpath beyond Spark itself: the job image bakes these
+# in and local sessions put the same files on their classpath. (delta-spark's other
+# dependency, antlr4-runtime, is part of Spark 4.0; hadoop-aws's optional wildfly-openssl
+# is not needed, S3A falls back to the JDK's TLS.)
 SPARK_EXTRA_JARS: tuple[MavenJar, ...] = (DELTA_SPARK, DELTA_STORAGE, HADOOP_AWS, AWS_SDK_BUNDLE)
-
-# Packages for a local session: Ivy resolves the transitive jars (the SDK bundle among them).
-SPARK_PACKAGES: tuple[MavenJar, ...] = (DELTA_SPARK, HADOOP_AWS)
 
 SPARK_BASE_IMAGE = Image(
     "apache/spark", f"{SPARK_VERSION}-scala{SCALA_BINARY_VERSION}-java{JAVA_VERSION}-python3-ubuntu"
@@ -139,12 +138,3 @@ TRAEFIK_CHART = HelmChart("traefik", "41.3.0", "https://traefik.github.io/charts
 # against the oldest Kubernetes version the stacks support.
 KIND_NODE_IMAGE = Image("kindest/node", "v1.36.1")
 KUBERNETES_VERSIONS_SUPPORTED = ("1.30", "1.36")
-
-# Python packages inside the job image are the pyspark of the Spark distribution plus
-# delta-spark's Python API, which must match DELTA_VERSION.
-DELTA_SPARK_PYPI_VERSION = DELTA_VERSION
-
-
-def spark_packages_coordinates() -> str:
-    """The ``spark.jars.packages`` value for a local session."""
-    return ",".join(jar.coordinate for jar in SPARK_PACKAGES)

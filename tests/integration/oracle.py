@@ -24,8 +24,13 @@ from lakehouse.catalog import (
 )
 from lakehouse.s3 import ObjectStore, S3Endpoint
 
-DUCKDB_TYPES = {"bigint": "BIGINT", "int": "INTEGER", "string": "VARCHAR", "date": "DATE",
-                "timestamp": "TIMESTAMPTZ"}
+DUCKDB_TYPES = {
+    "bigint": "BIGINT",
+    "int": "INTEGER",
+    "string": "VARCHAR",
+    "date": "DATE",
+    "timestamp": "TIMESTAMPTZ",
+}
 
 
 def duck_type(spark_type: str) -> str:
@@ -46,12 +51,15 @@ def delta_storage_options(endpoint: S3Endpoint) -> dict[str, str]:
 def open_delta(endpoint: S3Endpoint, uri: str, version: int | None = None) -> DeltaTable:
     """A table read with delta-rs, an implementation independent of Spark's."""
     return DeltaTable(
-        uri.replace("s3a://", "s3://"), version=version,
+        uri.replace("s3a://", "s3://"),
+        version=version,
         storage_options=delta_storage_options(endpoint),
     )
 
 
-def read_delta_rows(endpoint: S3Endpoint, uri: str, version: int | None = None) -> list[dict[str, Any]]:
+def read_delta_rows(
+    endpoint: S3Endpoint, uri: str, version: int | None = None
+) -> list[dict[str, Any]]:
     table = open_delta(endpoint, uri, version).to_pyarrow_table()
     return list(table.to_pylist())
 
@@ -81,16 +89,23 @@ class Oracle:
     def _raw_sql(self, dataset: Dataset, files: list[str]) -> str:
         listing = ", ".join(f"'{f}'" for f in files)
         if dataset.source_format == "csv":
-            return (f"SELECT * FROM read_csv([{listing}], header=true, all_varchar=true, "
-                    "union_by_name=true, filename=true, quote='\"', escape='\"')")
+            return (
+                f"SELECT * FROM read_csv([{listing}], header=true, all_varchar=true, "
+                "union_by_name=true, filename=true, quote='\"', escape='\"')"
+            )
         columns = ", ".join(f"'{c}': 'VARCHAR'" for c in dataset.column_names)
-        return (f"SELECT * FROM read_json([{listing}], format='newline_delimited', "
-                f"columns={{{columns}}}, filename=true)")
+        return (
+            f"SELECT * FROM read_json([{listing}], format='newline_delimited', "
+            f"columns={{{columns}}}, filename=true)"
+        )
 
     def silver_sql(self, dataset: Dataset, max_batch: int | None = None) -> str:
         files = self.files(dataset.name, max_batch)
-        raw_columns = set(self.con.execute(
-            f"SELECT * FROM ({self._raw_sql(dataset, files)}) LIMIT 0").fetchdf().columns)
+        raw_columns = set(
+            self.con.execute(f"SELECT * FROM ({self._raw_sql(dataset, files)}) LIMIT 0")
+            .fetchdf()
+            .columns
+        )
         typed = ", ".join(
             f"TRY_CAST({c.name} AS {duck_type(c.type)}) AS {c.name}" for c in dataset.columns
         )
@@ -98,7 +113,8 @@ class Oracle:
         if dataset.sequence_by == CHANGE_SEQ_COLUMN and CHANGE_SEQ_COLUMN in raw_columns:
             seq = f"TRY_CAST({CHANGE_SEQ_COLUMN} AS BIGINT)"
         elif dataset.sequence_by and dataset.sequence_by != CHANGE_SEQ_COLUMN:
-            seq = f"TRY_CAST({dataset.sequence_by} AS {duck_type(dataset.column(dataset.sequence_by).type)})"
+            sequence = dataset.column(dataset.sequence_by)
+            seq = f"TRY_CAST({sequence.name} AS {duck_type(sequence.type)})"
         else:
             seq = "NULL"
         keys = ", ".join(dataset.key)
@@ -126,7 +142,9 @@ class Oracle:
 
     def register_silver(self) -> None:
         for dataset in self.catalog.datasets:
-            self.con.execute(f"CREATE OR REPLACE TABLE {dataset.name} AS {self.silver_sql(dataset)}")
+            self.con.execute(
+                f"CREATE OR REPLACE TABLE {dataset.name} AS {self.silver_sql(dataset)}"
+            )
 
     def gold(self, name: str) -> list[dict[str, Any]]:
         return self._rows(GOLD_SQL[name])

@@ -8,7 +8,6 @@ then a re-run that must change nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -83,7 +82,8 @@ def test_silver_matches_oracle_row_for_row(lake: LakeHistory, dataset: str) -> N
 
 
 @pytest.mark.parametrize(
-    "gold", ["revenue_by_nation_month", "order_status_summary", "pricing_summary", "users_by_location"]
+    "gold",
+    ["revenue_by_nation_month", "order_status_summary", "pricing_summary", "users_by_location"],
 )
 def test_gold_matches_oracle_row_for_row(lake: LakeHistory, gold: str) -> None:
     table = lake.catalog.gold_table(gold)
@@ -100,7 +100,11 @@ def test_second_change_batch_took_the_incremental_gold_path(lake: LakeHistory) -
     assert second.note == "merged touched groups", second
     assert second.committed and second.rows_applied > 0
     # Only the recent months were touched, not the whole table.
-    total = len(read_delta_rows(lake.endpoint, lake.catalog.table_uri(Layer.GOLD, "revenue_by_nation_month")))
+    total = len(
+        read_delta_rows(
+            lake.endpoint, lake.catalog.table_uri(Layer.GOLD, "revenue_by_nation_month")
+        )
+    )
     assert second.rows_applied < total / 2
 
 
@@ -127,7 +131,9 @@ def test_change_batch_inserts_updates_and_deletes(lake: LakeHistory) -> None:
     generator = changes.ChangeGenerator(
         lake.oracle.workdir / "landing/orders/batch=000001/orders.csv",
         lake.oracle.workdir / "landing/lineitem/batch=000001/lineitem.csv",
-        customers=150, seed=SETTINGS.seed, fraction=SETTINGS.fraction,
+        customers=150,
+        seed=SETTINGS.seed,
+        fraction=SETTINGS.fraction,
     )
     generator.next_batch(2)
     batch3 = generator.next_batch(3)
@@ -146,14 +152,19 @@ def test_change_batch_inserts_updates_and_deletes(lake: LakeHistory) -> None:
         assert key not in orders
     lines = {(r["l_orderkey"], r["l_linenumber"]) for r in silver_rows(lake, "lineitem")}
     assert not [k for k in lines if str(k[0]) in deleted], "line items of deleted orders remain"
-    twice = [r for r in results(lake.second_run, "silver", "orders")][0]
-    assert twice.rows_superseded > 0, "some orders change twice in a batch; the earlier change is superseded"
+    twice = results(lake.second_run, "silver", "orders")[0]
+    assert twice.rows_superseded > 0, (
+        "some orders change twice in a batch; the earlier change is superseded"
+    )
 
 
 def test_time_travel_gives_the_earlier_rows(lake: LakeHistory) -> None:
     dataset = lake.catalog.dataset("orders")
     [batch1] = [r for r in results(lake.first_run, "silver", "orders") if r.batch_id == 1]
-    then = [{c: r[c] for c in dataset.column_names} for r in silver_rows(lake, "orders", batch1.target_version)]
+    then = [
+        {c: r[c] for c in dataset.column_names}
+        for r in silver_rows(lake, "orders", batch1.target_version)
+    ]
     assert_same_rows(then, lake.oracle.silver(dataset, max_batch=1), dataset.key, "orders@v1")
     now = silver_rows(lake, "orders")
     assert {r["o_orderkey"] for r in then} != {r["o_orderkey"] for r in now}

@@ -9,7 +9,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from lakehouse.catalog import LakeCatalog, Layer
-from lakehouse.s3 import ObjectStore, S3Endpoint
+from lakehouse.s3 import S3Endpoint
 from lakehouse_jobs import audit, bronze, delta_io, silver
 from lakehouse_jobs.main import run_layers
 
@@ -22,9 +22,14 @@ ORDER_HEADER = (
     "o_orderkey,o_custkey,o_orderstatus,o_totalprice,o_orderdate,o_orderpriority,"
     "o_clerk,o_shippriority,o_comment"
 )
-CLEAN_ORDERS = ORDER_HEADER + "\n" + "\n".join(
-    f"{k},{k * 10},O,{k}00.00,2024-01-0{k},1-URGENT,Clerk#1,0,first {k}" for k in range(1, 5)
-) + "\n"
+CLEAN_ORDERS = (
+    ORDER_HEADER
+    + "\n"
+    + "\n".join(
+        f"{k},{k * 10},O,{k}00.00,2024-01-0{k},1-URGENT,Clerk#1,0,first {k}" for k in range(1, 5)
+    )
+    + "\n"
+)
 
 # One line per problem; the comment after '#' is the reason silver must give (not in the file).
 CHANGES = [
@@ -135,7 +140,10 @@ def test_good_rows_of_the_same_batch_are_applied(
     quarantined: tuple[LakeCatalog, list[Any]], s3_endpoint: S3Endpoint
 ) -> None:
     catalog, _ = quarantined
-    rows = {r["o_orderkey"]: r for r in read_delta_rows(s3_endpoint, catalog.table_uri(Layer.SILVER, "orders"))}
+    rows = {
+        r["o_orderkey"]: r
+        for r in read_delta_rows(s3_endpoint, catalog.table_uri(Layer.SILVER, "orders"))
+    }
     assert sorted(rows) == [1, 3, 4, 9, 10]  # 2 deleted; 5-8 and 11-16 rejected
     assert rows[1]["o_orderstatus"] == "F" and rows[1]["_change_seq"] == 100
     assert rows[10]["o_comment"] == "newer" and rows[10]["_change_seq"] == 401
@@ -147,8 +155,12 @@ def test_counts_reconcile_with_the_landing_files(
 ) -> None:
     _, results = quarantined
     data_lines = len(CHANGES) + 1 + 1 + 1  # the change file, the non-UTF-8 line, extra, missing
-    [bronze2] = [r for r in results if r.layer == "bronze" and r.table_name == "orders" and r.batch_id == 2]
-    [silver2] = [r for r in results if r.layer == "silver" and r.table_name == "orders" and r.batch_id == 2]
+    [bronze2] = [
+        r for r in results if r.layer == "bronze" and r.table_name == "orders" and r.batch_id == 2
+    ]
+    [silver2] = [
+        r for r in results if r.layer == "silver" and r.table_name == "orders" and r.batch_id == 2
+    ]
     assert bronze2.files == 4 and bronze2.rows_in == data_lines
     assert silver2.rows_in == data_lines
     assert silver2.rows_superseded == 2  # the identical twin of 9, and 10's older change
@@ -183,9 +195,12 @@ def test_retry_after_a_crash_never_applies_a_batch_twice(
     assert spark.read.format("delta").load(bronze_uri).count() == 4 + len(CHANGES) + 1
 
     # Silver crashes after its MERGE and rejects commits but before its audit row:
-    store.put_bytes(catalog.landing_key("orders", 3) + "changes.csv", (
-        f"{ORDER_HEADER},_op,_change_seq\n3,1,P,1.00,2024-02-01,1-URGENT,Clerk#1,0,late,U,900\n"
-    ).encode())
+    store.put_bytes(
+        catalog.landing_key("orders", 3) + "changes.csv",
+        (
+            f"{ORDER_HEADER},_op,_change_seq\n3,1,P,1.00,2024-02-01,1-URGENT,Clerk#1,0,late,U,900\n"
+        ).encode(),
+    )
     bronze.run(spark, catalog, (orders,))
     crashed = silver.apply_batch(spark, catalog, orders, 3)  # committed, audit never written
     assert crashed.committed

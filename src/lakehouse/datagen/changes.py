@@ -42,7 +42,8 @@ def _read_strings(path: Path, columns: Iterable[str]) -> pa.Table:
     return pacsv.read_csv(
         path,
         convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in names}, include_columns=names,
+            column_types={c: pa.string() for c in names},
+            include_columns=names,
             strings_can_be_null=False,
         ),
     )
@@ -67,8 +68,14 @@ class ChangeBatch:
 class ChangeGenerator:
     """Holds the order book as it stands after each generated batch."""
 
-    def __init__(self, orders_csv: Path, lineitem_csv: Path, customers: int, seed: int,
-                 fraction: float = 0.01) -> None:
+    def __init__(
+        self,
+        orders_csv: Path,
+        lineitem_csv: Path,
+        customers: int,
+        seed: int,
+        fraction: float = 0.01,
+    ) -> None:
         if not 0 < fraction <= 0.5:
             raise ValueError(f"change fraction must be in (0, 0.5], got {fraction}")
         self.seed = seed
@@ -110,8 +117,9 @@ class ChangeGenerator:
         return rows
 
     def _current_lines(self, keys: list[int]) -> dict[int, list[Row]]:
-        lines = {k: [dict(r) for r in self._overlay_lines[k]] for k in keys
-                 if k in self._overlay_lines}
+        lines = {
+            k: [dict(r) for r in self._overlay_lines[k]] for k in keys if k in self._overlay_lines
+        }
         missing = [k for k in keys if k not in lines]
         for r in self._base_rows(self._lineitem_table(), "l_orderkey", missing):
             lines.setdefault(int(r["l_orderkey"]), []).append(r)
@@ -154,7 +162,9 @@ class ChangeGenerator:
         key = int(row["o_orderkey"])
         if op != OP_DELETE:
             self._overlay_orders[key] = dict(row)
-        batch.orders.append({**row, OP_COLUMN: op, CHANGE_SEQ_COLUMN: self._next_seq(batch.batch_id)})
+        batch.orders.append(
+            {**row, OP_COLUMN: op, CHANGE_SEQ_COLUMN: self._next_seq(batch.batch_id)}
+        )
 
     def _emit_lines(self, batch: ChangeBatch, key: int, lines: list[Row], op: str) -> None:
         if op != OP_DELETE:
@@ -177,42 +187,57 @@ class ChangeGenerator:
             tax = rng.randint(0, 8) / 100
             ship = order_date + dt.timedelta(days=rng.randint(1, 121))
             total += price * (1 + tax) * (1 - discount)
-            lines.append({
-                "l_orderkey": str(key), "l_partkey": str(rng.randint(1, 200_000)),
-                "l_suppkey": str(rng.randint(1, 10_000)), "l_linenumber": str(number),
-                "l_quantity": str(quantity), "l_extendedprice": f"{price:.2f}",
-                "l_discount": f"{discount:.2f}", "l_tax": f"{tax:.2f}",
-                "l_returnflag": "N", "l_linestatus": "O", "l_shipdate": ship.isoformat(),
-                "l_commitdate": (order_date + dt.timedelta(days=rng.randint(30, 90))).isoformat(),
-                "l_receiptdate": (ship + dt.timedelta(days=rng.randint(1, 30))).isoformat(),
-                "l_shipinstruct": rng.choice(SHIP_INSTRUCTIONS),
-                "l_shipmode": rng.choice(SHIP_MODES),
-                "l_comment": f"new line {number} of order {key}",
-            })
+            lines.append(
+                {
+                    "l_orderkey": str(key),
+                    "l_partkey": str(rng.randint(1, 200_000)),
+                    "l_suppkey": str(rng.randint(1, 10_000)),
+                    "l_linenumber": str(number),
+                    "l_quantity": str(quantity),
+                    "l_extendedprice": f"{price:.2f}",
+                    "l_discount": f"{discount:.2f}",
+                    "l_tax": f"{tax:.2f}",
+                    "l_returnflag": "N",
+                    "l_linestatus": "O",
+                    "l_shipdate": ship.isoformat(),
+                    "l_commitdate": (
+                        order_date + dt.timedelta(days=rng.randint(30, 90))
+                    ).isoformat(),
+                    "l_receiptdate": (ship + dt.timedelta(days=rng.randint(1, 30))).isoformat(),
+                    "l_shipinstruct": rng.choice(SHIP_INSTRUCTIONS),
+                    "l_shipmode": rng.choice(SHIP_MODES),
+                    "l_comment": f"new line {number} of order {key}",
+                }
+            )
         order = {
-            "o_orderkey": str(key), "o_custkey": str(rng.randint(1, self.customers)),
-            "o_orderstatus": "O", "o_totalprice": f"{total:.2f}",
-            "o_orderdate": order_date.isoformat(), "o_orderpriority": rng.choice(PRIORITIES),
-            "o_clerk": f"Clerk#{rng.randint(1, 1000):09d}", "o_shippriority": "0",
+            "o_orderkey": str(key),
+            "o_custkey": str(rng.randint(1, self.customers)),
+            "o_orderstatus": "O",
+            "o_totalprice": f"{total:.2f}",
+            "o_orderdate": order_date.isoformat(),
+            "o_orderpriority": rng.choice(PRIORITIES),
+            "o_clerk": f"Clerk#{rng.randint(1, 1000):09d}",
+            "o_shippriority": "0",
             "o_comment": f"new order in batch {batch.batch_id}",
         }
         self._emit_order(batch, order, OP_INSERT)
         self._emit_lines(batch, key, lines, OP_INSERT)
         self._candidates.append(key)
 
-    def _update_order(self, rng: random.Random, batch: ChangeBatch, order: Row,
-                      lines: list[Row]) -> None:
+    def _update_order(
+        self, rng: random.Random, batch: ChangeBatch, order: Row, lines: list[Row]
+    ) -> None:
         key = int(order["o_orderkey"])
         order = dict(order)
         order["o_orderstatus"] = "F" if order["o_orderstatus"] != "F" else "P"
         order["o_comment"] = f"status changed in batch {batch.batch_id}"
         updated_lines = []
-        for r in lines:
-            r = dict(r)
-            r["l_linestatus"] = "F"
-            r["l_returnflag"] = rng.choice(("A", "R"))
-            r["l_shipmode"] = rng.choice(SHIP_MODES)
-            updated_lines.append(r)
+        for line in lines:
+            updated = dict(line)
+            updated["l_linestatus"] = "F"
+            updated["l_returnflag"] = rng.choice(("A", "R"))
+            updated["l_shipmode"] = rng.choice(SHIP_MODES)
+            updated_lines.append(updated)
         self._emit_order(batch, order, OP_UPSERT)
         self._emit_lines(batch, key, updated_lines, OP_UPSERT)
 
@@ -222,7 +247,9 @@ class ChangeGenerator:
         self._overlay_lines.pop(key, None)
         self._emit_order(batch, {"o_orderkey": str(key)}, OP_DELETE)
         self._emit_lines(
-            batch, key, [{"l_orderkey": str(key), "l_linenumber": r["l_linenumber"]} for r in lines],
+            batch,
+            key,
+            [{"l_orderkey": str(key), "l_linenumber": r["l_linenumber"]} for r in lines],
             OP_DELETE,
         )
 

@@ -99,9 +99,11 @@ def generate(
             upload(key, lambda key=key, path=snapshot[dataset.name]: store.put_file(key, path))
         if change_batches:
             generator = changes.ChangeGenerator(
-                snapshot["orders"], snapshot["lineitem"],
+                snapshot["orders"],
+                snapshot["lineitem"],
                 customers=max(1, int(CUSTOMERS_PER_SCALE * settings.scale)),
-                seed=settings.seed, fraction=settings.fraction,
+                seed=settings.seed,
+                fraction=settings.fraction,
             )
             for batch_id in range(SNAPSHOT_BATCH + 1, SNAPSHOT_BATCH + 1 + change_batches):
                 batch = generator.next_batch(batch_id)
@@ -110,16 +112,29 @@ def generate(
                     key = catalog.landing_key(dataset, batch_id) + f"{dataset}-changes.csv"
                     path = Path(tmp) / format_batch_id(batch_id) / f"{dataset}.csv"
                     columns = catalog.dataset(dataset).column_names
-                    upload(key, lambda key=key, path=path, columns=columns, rows=rows:
-                           _put_change_file(store, key, path, columns, rows))
+                    upload(
+                        key,
+                        lambda key=key, path=path, columns=columns, rows=rows: _put_change_file(
+                            store, key, path, columns, rows
+                        ),
+                    )
                 log(f"change batch {batch_id}: {batch.counts()}")
     for batch_id in sorted(users.USER_BATCHES):
         key = catalog.landing_key(USERS_DATASET.name, batch_id) + "users.jsonl"
-        upload(key, lambda key=key, batch_id=batch_id: store.put_bytes(key, users.users_jsonl(batch_id)))
+        upload(
+            key,
+            lambda key=key, batch_id=batch_id: store.put_bytes(key, users.users_jsonl(batch_id)),
+        )
     store.put_bytes(
         MANIFEST_KEY,
-        json.dumps({"settings": wanted, "change_batches": max(
-            change_batches, int((recorded or {}).get("change_batches", 0) or 0))}).encode(),
+        json.dumps(
+            {
+                "settings": wanted,
+                "change_batches": max(
+                    change_batches, int((recorded or {}).get("change_batches", 0) or 0)
+                ),
+            }
+        ).encode(),
     )
     log(f"landing: {len(report.uploaded)} files uploaded, {len(report.skipped)} already there")
     return report

@@ -34,11 +34,16 @@ def generate_snapshot(scale: float, out_dir: Path) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = [d.name for d in TPCH_DATASETS]
     command = [
-        tpchgen_binary(), "csv",
-        "--scale-factor", f"{scale:g}",
-        "--output-dir", str(out_dir),
-        "--tables", ",".join(tables),
-        "--overwrite", "--quiet",
+        tpchgen_binary(),
+        "csv",
+        "--scale-factor",
+        f"{scale:g}",
+        "--output-dir",
+        str(out_dir),
+        "--tables",
+        ",".join(tables),
+        "--overwrite",
+        "--quiet",
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:

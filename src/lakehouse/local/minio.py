@@ -137,8 +137,14 @@ class LocalMinio:
         }
         log_handle = self._log_file.open("wb")
         self._process = subprocess.Popen(
-            [str(binary), "server", str(self.data_dir), "--address", f"127.0.0.1:{self.port}",
-             "--quiet"],
+            [
+                str(binary),
+                "server",
+                str(self.data_dir),
+                "--address",
+                f"127.0.0.1:{self.port}",
+                "--quiet",
+            ],
             env=env,
             stdout=log_handle,
             stderr=subprocess.STDOUT,
