@@ -1,4 +1,4 @@
-"""The batch audit table: which batch each layer has processed, with counts that reconcile.
+"""The batch audit tables: which batch each layer has processed, with counts that reconcile.
 
 One row per (layer, table, batch). Bronze and silver use it to find pending batches; gold
 stores the source table versions it consumed. The row is written after the table's own
@@ -18,7 +18,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
-from lakehouse.catalog import BATCH_AUDIT_TABLE, LakeCatalog, Layer
+from lakehouse.catalog import LakeCatalog, Layer
 from lakehouse_jobs import delta_io
 
 AUDIT_SCHEMA = StructType(
@@ -56,18 +56,19 @@ class BatchResult:
     committed: bool = True
 
 
-def audit_uri(catalog: LakeCatalog) -> str:
-    return catalog.system_table_uri(BATCH_AUDIT_TABLE)
+def audit_uri(catalog: LakeCatalog, layer: Layer) -> str:
+    return catalog.system_table_uri(catalog.audit_table(layer))
 
 
-def ensure_audit_table(spark: SparkSession, catalog: LakeCatalog) -> None:
-    delta_io.ensure_table(spark, audit_uri(catalog), AUDIT_SCHEMA, delta_io.APPEND_ONLY_PROPERTIES)
+def ensure_audit_table(spark: SparkSession, catalog: LakeCatalog, layer: Layer) -> None:
+    uri = audit_uri(catalog, layer)
+    delta_io.ensure_table(spark, uri, AUDIT_SCHEMA, delta_io.APPEND_ONLY_PROPERTIES)
 
 
 def processed_batches(
     spark: SparkSession, catalog: LakeCatalog, layer: Layer, table: str
 ) -> list[int]:
-    uri = audit_uri(catalog)
+    uri = audit_uri(catalog, layer)
     if not delta_io.table_exists(spark, uri):
         return []
     rows = (
@@ -84,7 +85,7 @@ def processed_batches(
 def last_entry(
     spark: SparkSession, catalog: LakeCatalog, layer: Layer, table: str
 ) -> BatchResult | None:
-    uri = audit_uri(catalog)
+    uri = audit_uri(catalog, layer)
     if not delta_io.table_exists(spark, uri):
         return None
     row = (
@@ -113,17 +114,17 @@ def record(spark: SparkSession, catalog: LakeCatalog, results: list[BatchResult]
     tables = {(r.layer, r.table_name) for r in results}
     if len(tables) != 1:
         raise ValueError(f"one audit commit covers one table, got {sorted(tables)}")
-    ensure_audit_table(spark, catalog)
+    layer, table = tables.pop()
+    ensure_audit_table(spark, catalog, Layer(layer))
     rows = []
     for result in results:
         data = asdict(result)
         data.pop("committed")
         data["source_versions"] = json.dumps(result.source_versions, sort_keys=True)
         rows.append(data)
-    layer, table = tables.pop()
     delta_io.append_idempotent(
         spark.createDataFrame(rows, AUDIT_SCHEMA),
-        audit_uri(catalog),
+        audit_uri(catalog, Layer(layer)),
         app_id=f"lakehouse.audit.{layer}.{table}",
         version=max(r.batch_id for r in results),
     )

@@ -11,7 +11,7 @@ Object layout in the bucket::
     deltalake/silver/<dataset>                          typed, deduplicated, MERGEd
     deltalake/silver/<dataset>_rejects                  quarantined rows with a reason
     deltalake/gold/<table>                              business aggregates
-    deltalake/_system/batch_audit                       per-batch counts that reconcile
+    deltalake/_system/batch_audit_<layer>               per-batch counts that reconcile
     dremio/                                             Dremio's distributed storage
 
 Must stay importable on Python 3.10 without third-party packages (the job image imports it).
@@ -50,7 +50,9 @@ CORRUPT_RECORD_COLUMN = "_corrupt_record"
 EXTRA_COLUMNS_COLUMN = "_extra_columns"
 MISSING_COLUMNS_COLUMN = "_missing_columns"
 
-BATCH_AUDIT_TABLE = "batch_audit"
+# One audit table per layer: jobs of different layers may run at the same time and must
+# never write the same Delta table (concurrent writers on S3 are unsafe).
+BATCH_AUDIT_PREFIX = "batch_audit"
 
 
 class Layer(str, Enum):
@@ -333,6 +335,13 @@ class LakeCatalog:
 
     def system_table_uri(self, table: str) -> str:
         return self.uri(self.system_table_key(table))
+
+    @staticmethod
+    def audit_table(layer: Layer) -> str:
+        return f"{BATCH_AUDIT_PREFIX}_{layer.value}"
+
+    def audit_table_uris(self) -> list[str]:
+        return [self.system_table_uri(self.audit_table(layer)) for layer in Layer]
 
     # --- derived names -------------------------------------------------------------------
     @staticmethod

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pyspark.sql import SparkSession
 
-from lakehouse.catalog import BATCH_AUDIT_TABLE, LakeCatalog, Layer
+from lakehouse.catalog import LakeCatalog, Layer
 from lakehouse.datagen import changes
 from lakehouse.datagen.landing import GeneratorSettings, generate
 from lakehouse.s3 import ObjectStore, S3Endpoint
@@ -43,7 +43,7 @@ class LakeHistory:
 
 def table_versions(endpoint: S3Endpoint, catalog: LakeCatalog) -> dict[str, int]:
     uris = [catalog.table_uri(layer, name) for layer, name in catalog.all_tables()]
-    uris.append(catalog.system_table_uri(BATCH_AUDIT_TABLE))
+    uris += catalog.audit_table_uris()
     return {uri: open_delta(endpoint, uri).version() for uri in uris}
 
 
@@ -182,4 +182,4 @@ def test_every_table_is_readable_by_dremio_and_delta_rs(lake: LakeHistory) -> No
         assert table.metadata().configuration.get("delta.enableDeletionVectors") == "false", uri
         table.to_pyarrow_table()  # delta-rs reads every row
         checked += 1
-    assert checked == len(lake.catalog.all_tables()) + 1
+    assert checked == len(lake.catalog.all_tables()) + 3

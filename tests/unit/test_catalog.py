@@ -18,7 +18,7 @@ def test_layout_matches_the_documented_prefixes() -> None:
     lake = CATALOG.with_bucket("lake")
     assert lake.landing_uri("orders", 7) == "s3a://lake/landing/orders/batch=000007/"
     assert lake.table_uri(Layer.SILVER, "orders") == "s3a://lake/deltalake/silver/orders"
-    assert lake.system_table_uri("batch_audit") == "s3a://lake/deltalake/_system/batch_audit"
+    assert lake.audit_table_uris()[0] == "s3a://lake/deltalake/_system/batch_audit_bronze"
     assert lake.rejects_table("orders") == "orders_rejects"
     assert lake.dremio_path(Layer.GOLD, "pricing_summary") == [
         "lake",

@@ -1,0 +1,380 @@
+"""Typed stack configuration, validated before any resource is declared.
+
+Each section of ``Pulumi.<stack>.yaml`` (``lakehouse:objectStore``, ``lakehouse:dremio``,
+...) is a pydantic model; unknown keys are errors (a typo never silently falls back to a
+default) and every rule says which key is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from lakehouse import versions
+from lakehouse.catalog import DEFAULT_BUCKET
+
+NAMESPACE = "lakehouse"
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$"
+)
+QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")
+# MinIO splits drives into erasure sets of 2 to 16; this project requires sets of >= 4
+# drives so that one lost drive never costs write quorum.
+MIN_ERASURE_SET, MAX_ERASURE_SET = 4, 16
+DREMIO_MIN_MEMORY_MIB = 4096
+
+
+class ConfigError(ValueError):
+    """A stack configuration value is wrong; the message names the key and the fix."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+def _quantity(value: str, key: str) -> str:
+    if not QUANTITY.match(value):
+        raise ValueError(f"{key} '{value}' is not a Kubernetes quantity such as 500m, 2Gi or 1")
+    return value
+
+
+class Resources(Section):
+    """Requests and limits of one container (limits default to the requests)."""
+
+    cpu: str
+    memory: str
+    cpu_limit: str | None = None
+    memory_limit: str | None = None
+
+    @field_validator("cpu", "memory", "cpu_limit", "memory_limit")
+    @classmethod
+    def _valid_quantity(cls, v: str | None) -> str | None:
+        return None if v is None else _quantity(v, "the value")
+
+    def as_k8s(self) -> dict[str, dict[str, str]]:
+        return {
+            "requests": {"cpu": self.cpu, "memory": self.memory},
+            "limits": {
+                "cpu": self.cpu_limit or self.cpu,
+                "memory": self.memory_limit or self.memory,
+            },
+        }
+
+
+class ObjectStoreConfig(Section):
+    image: str = versions.MINIO_IMAGE.ref
+    mc_image: str = versions.MC_IMAGE.ref
+    replicas: int = 4
+    drives_per_pod: int = 1
+    drive_size: str = "2Gi"
+    storage_class: str | None = None
+    # kind keeps volumes on the node's root filesystem, which distributed MinIO refuses
+    # unless told this is a test cluster (MINIO_CI_CD). Never set it in production.
+    allow_root_drives: bool = False
+    spread_across_nodes: bool = True
+    noncurrent_version_days: int = Field(default=7, ge=1)
+    resources: Resources = Resources(
+        cpu="250m", memory="192Mi", cpu_limit="1", memory_limit="512Mi"
+    )
+
+    @field_validator("drive_size")
+    @classmethod
+    def _size(cls, v: str) -> str:
+        return _quantity(v, "objectStore.driveSize")
+
+    @model_validator(mode="after")
+    def _erasure_coding(self) -> ObjectStoreConfig:
+        if self.replicas < 4:
+            raise ValueError(
+                f"objectStore.replicas is {self.replicas}: distributed MinIO needs at least 4 "
+                "pods; set objectStore.replicas to 4 or more"
+            )
+        if self.drives_per_pod < 1:
+            raise ValueError("objectStore.drivesPerPod must be at least 1")
+        total = self.replicas * self.drives_per_pod
+        if erasure_set_size(total) is None:
+            near = sorted(
+                (t for t in range(total - 4, total + 5) if t >= 4 and erasure_set_size(t)),
+                key=lambda t: (abs(t - total), -t),
+            )
+            raise ValueError(
+                f"objectStore.replicas x objectStore.drivesPerPod = {total} drives cannot be "
+                f"split into equal erasure sets of {MIN_ERASURE_SET}-{MAX_ERASURE_SET} drives; "
+                f"choose a total such as {', '.join(map(str, near[:3]))}"
+            )
+        return self
+
+
+def erasure_set_size(total_drives: int) -> int | None:
+    """The largest erasure set size (4..16) that divides the drive count, as MinIO picks."""
+    for size in range(MAX_ERASURE_SET, MIN_ERASURE_SET - 1, -1):
+        if total_drives % size == 0:
+            return size
+    return None
+
+
+def parity(set_size: int) -> int:
+    """MinIO's default parity for a set size (EC:2 for 4-5 drives, EC:3 for 6-7, else EC:4)."""
+    return 2 if set_size <= 5 else 3 if set_size <= 7 else 4
+
+
+class DremioMemory(Section):
+    """Heap and direct memory of one Dremio node, derived from its container memory."""
+
+    heap_mib: int
+    direct_mib: int
+
+
+class DremioConfig(Section):
+    image: str = versions.DREMIO_IMAGE.ref
+    zookeeper_image: str = versions.ZOOKEEPER_IMAGE.ref
+    zookeeper_replicas: int = 1
+    executors: int = 1
+    coordinator_memory_mib: int = DREMIO_MIN_MEMORY_MIB
+    executor_memory_mib: int = DREMIO_MIN_MEMORY_MIB
+    coordinator_cpu: str = "500m"
+    executor_cpu: str = "500m"
+    cpu_limit: str = "2"
+    coordinator_volume: str = "5Gi"
+    executor_volume: str = "5Gi"
+    zookeeper_volume: str = "1Gi"
+    storage_class: str | None = None
+    anti_affinity: bool = False
+    admin_user: str = "lakehouse-admin"
+    admin_email: str = "admin@lakehouse.local"
+
+    @model_validator(mode="after")
+    def _sizes(self) -> DremioConfig:
+        for key, mib in (
+            ("coordinatorMemoryMib", self.coordinator_memory_mib),
+            ("executorMemoryMib", self.executor_memory_mib),
+        ):
+            if mib < DREMIO_MIN_MEMORY_MIB:
+                raise ValueError(
+                    f"dremio.{key} is {mib}: Dremio refuses to start below "
+                    f"{DREMIO_MIN_MEMORY_MIB} MiB; set dremio.{key} to {DREMIO_MIN_MEMORY_MIB} or more"
+                )
+        if self.executors < 1:
+            raise ValueError(
+                f"dremio.executors is {self.executors}: queries need at least one executor; "
+                "set dremio.executors to 1 or more"
+            )
+        if self.zookeeper_replicas not in (1, 3, 5):
+            raise ValueError(
+                f"dremio.zookeeperReplicas is {self.zookeeper_replicas}: use 1 (dev) or an odd "
+                "quorum of 3 or 5"
+            )
+        for key in (
+            "coordinator_volume",
+            "executor_volume",
+            "zookeeper_volume",
+            "coordinator_cpu",
+            "executor_cpu",
+            "cpu_limit",
+        ):
+            _quantity(getattr(self, key), f"dremio.{to_camel(key)}")
+        if not DNS_LABEL.match(self.admin_user):
+            raise ValueError("dremio.adminUser must be lower-case letters, digits and '-'")
+        return self
+
+    def coordinator_memory(self) -> DremioMemory:
+        return dremio_memory(self.coordinator_memory_mib, coordinator=True)
+
+    def executor_memory(self) -> DremioMemory:
+        return dremio_memory(self.executor_memory_mib, coordinator=False)
+
+
+def dremio_memory(container_mib: int, *, coordinator: bool) -> DremioMemory:
+    """Split a container's memory into heap and direct memory, both explicit and positive.
+
+    Like Dremio's own script it keeps a reserve for the JVM outside heap and direct memory
+    (metaspace, threads, code cache), but at least 512 MiB so small nodes are not OOM-killed.
+    Coordinators plan queries (heap); executors process data (direct memory).
+    """
+    reserve = 6000 if container_mib >= 64000 else max(int(container_mib * 0.05), 512)
+    usable = container_mib - reserve
+    if coordinator:
+        heap = 16384 if usable >= 18432 else usable - 2048
+    else:
+        heap = 8192 if usable >= 32768 else 4096 if usable >= 6144 else 2048
+    direct = usable - heap
+    if heap < 1024 or direct < 1024:
+        raise ConfigError(
+            f"{container_mib} MiB leaves heap {heap} MiB and direct memory {direct} MiB; "
+            "give the Dremio node more memory"
+        )
+    return DremioMemory(heap_mib=heap, direct_mib=direct)
+
+
+class SparkConfig(Section):
+    operator_namespace: str = "lakehouse-spark"
+    jobs_namespace: str = "lakehouse-jobs"
+    service_account: str = "lakehouse-spark"
+    # The job image: by default the one `lakehouse image build` builds from this checkout
+    # (loaded into kind); on a real cluster push it and name the registry here.
+    job_image: str | None = None
+    image_registry: str | None = None
+    image_pull_policy: Literal["IfNotPresent", "Always", "Never"] = "IfNotPresent"
+    driver_memory: str = "1g"
+    executor_memory: str = "1g"
+    executor_instances: int = Field(default=1, ge=1)
+    shuffle_partitions: int = Field(default=8, ge=1)
+
+    def image(self, default_ref: str) -> str:
+        if self.job_image:
+            return self.job_image
+        if self.image_registry:
+            return f"{self.image_registry.rstrip('/')}/{default_ref}"
+        return default_ref
+
+    @field_validator("operator_namespace", "jobs_namespace", "service_account")
+    @classmethod
+    def _dns(cls, v: str) -> str:
+        if not DNS_LABEL.match(v) or len(v) > 63:
+            raise ValueError(f"'{v}' is not a valid Kubernetes name (lower-case, digits, '-')")
+        return v
+
+
+class TlsConfig(Section):
+    enabled: bool = False
+    secret_name: str | None = None  # an existing kubernetes.io/tls Secret in each namespace
+    cluster_issuer: str | None = None  # or let cert-manager issue one per host
+
+    @model_validator(mode="after")
+    def _source(self) -> TlsConfig:
+        if self.enabled and not (self.secret_name or self.cluster_issuer):
+            raise ValueError(
+                "ingress.tls.enabled needs a certificate: set ingress.tls.secretName (an "
+                "existing TLS Secret) or ingress.tls.clusterIssuer (a cert-manager ClusterIssuer)"
+            )
+        return self
+
+
+class Hosts(Section):
+    dremio: str = "dremio.localhost"  # Dremio's web UI and REST API
+    flight: str = "flight.localhost"  # Arrow Flight (gRPC), where the controller allows
+    console: str = "minio.localhost"  # MinIO's console (an object browser)
+    s3: str = "s3.localhost"  # MinIO's S3 API, for uploads to landing/
+
+    @field_validator("dremio", "flight", "console", "s3")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        if not HOST_NAME.match(v):
+            raise ValueError(
+                f"'{v}' is not a valid host name: use lower-case DNS labels separated by dots, "
+                "for example dremio.example.com"
+            )
+        return v
+
+
+class IngressConfig(Section):
+    namespace: str = "lakehouse-ingress"
+    class_name: str = "traefik"
+    host_ports: bool = False  # kind: bind 80/443 on the node labelled ingress-ready=true
+    hosts: Hosts = Hosts()
+    tls: TlsConfig = TlsConfig()
+
+
+class PipelineConfig(Section):
+    schedule: str = "0 * * * *"
+    schedule_suspended: bool = True
+    run_on_deploy: bool = False
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        if not (v.startswith("@") or len(v.split()) == 5):
+            raise ValueError(f"pipeline.schedule '{v}' is not a 5-field cron expression or @every")
+        return v
+
+
+class StackConfig(Section):
+    environment: Literal["dev", "prod"]
+    kube_context: str | None = None
+    bucket: str = DEFAULT_BUCKET
+    object_store: ObjectStoreConfig = ObjectStoreConfig()
+    dremio: DremioConfig = DremioConfig()
+    spark: SparkConfig = SparkConfig()
+    ingress: IngressConfig = IngressConfig()
+    pipeline: PipelineConfig = PipelineConfig()
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, v: str) -> str:
+        if not re.match(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", v):
+            raise ValueError(
+                f"bucket '{v}' is not a valid S3 bucket name (3-63 lower-case characters)"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _production_rules(self) -> StackConfig:
+        if self.environment == "prod":
+            if self.object_store.allow_root_drives:
+                raise ValueError("objectStore.allowRootDrives is for kind only; remove it in prod")
+            if not self.ingress.tls.enabled:
+                raise ValueError("ingress.tls.enabled must be true in prod: every host gets TLS")
+        return self
+
+
+# Config keys in Pulumi.<stack>.yaml (without the "lakehouse:" prefix) -> StackConfig field.
+SECTIONS = {
+    "environment": "environment",
+    "kubeContext": "kube_context",
+    "bucket": "bucket",
+    "objectStore": "object_store",
+    "dremio": "dremio",
+    "spark": "spark",
+    "ingress": "ingress",
+    "pipeline": "pipeline",
+}
+
+
+def parse(raw: Mapping[str, Any]) -> StackConfig:
+    """Validate config values (section name -> value); ConfigError names each bad key."""
+    unknown = sorted(set(raw) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(
+            f"unknown config key(s) {', '.join(f'{NAMESPACE}:{k}' for k in unknown)}; "
+            f"known keys are {', '.join(f'{NAMESPACE}:{k}' for k in SECTIONS)}"
+        )
+    try:
+        return StackConfig.model_validate({SECTIONS[k]: v for k, v in raw.items()})
+    except ValidationError as err:
+        raise ConfigError(_explain(err)) from None
+
+
+def _explain(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        where = ".".join(to_camel(str(p)) if isinstance(p, str) else str(p) for p in e["loc"])
+        message = str(e["msg"]).removeprefix("Value error, ")
+        key = f"{NAMESPACE}:{where}" if where else NAMESPACE
+        if e["type"] == "extra_forbidden":
+            message = "unknown key (check its spelling against the README's configuration table)"
+        lines.append(f"{key}: {message}")
+    return "invalid stack configuration:\n  " + "\n  ".join(lines)
+
+
+def load(get: Callable[[str], str | None]) -> StackConfig:
+    """Read every section through ``get`` (pulumi.Config(...).get) and validate it."""
+    raw: dict[str, Any] = {}
+    for key in SECTIONS:
+        value = get(key)
+        if value is None:
+            continue
+        try:
+            raw[key] = json.loads(value)
+        except json.JSONDecodeError:
+            raw[key] = value  # plain strings: environment, bucket, kubeContext
+    if "environment" not in raw:
+        raise ConfigError(f"{NAMESPACE}:environment is required: set it to dev or prod")
+    return parse(raw)

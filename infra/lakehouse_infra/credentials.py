@@ -1,0 +1,78 @@
+"""Every credential of the lakehouse: set with ``pulumi config set --secret``, else generated.
+
+Nothing here has a default value. Generated passwords are alphanumeric (no ':' or quotes),
+which keeps them safe in MinIO's mc, in Dremio's JSON API and in shell scripts.
+Each consumer gets its own MinIO user with least privilege (see object_store.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_random as random
+
+PASSWORD_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class Credential:
+    user: str
+    password: pulumi.Output[str]
+
+
+def _password(
+    config: pulumi.Config, key: str, name: str, opts: pulumi.ResourceOptions
+) -> pulumi.Output[str]:
+    configured = config.get_secret(key)
+    if configured is not None:
+        return configured
+    generated = random.RandomPassword(
+        name,
+        length=PASSWORD_LENGTH,
+        special=False,
+        min_numeric=4,
+        min_upper=4,
+        min_lower=4,
+        opts=opts,
+    )
+    return pulumi.Output.secret(generated.result)
+
+
+@dataclass(frozen=True)
+class LakeCredentials:
+    minio_root: Credential
+    spark: Credential  # read-write on landing/ and deltalake/
+    dremio: Credential  # read on the lake, read-write on dremio/ (distributed storage)
+    dremio_admin: Credential  # Dremio's first (admin) user
+
+    @classmethod
+    def create(
+        cls, config: pulumi.Config, admin_user: str, opts: pulumi.ResourceOptions | None = None
+    ) -> LakeCredentials:
+        opts = opts or pulumi.ResourceOptions()
+        return cls(
+            minio_root=Credential(
+                "lakehouse-root",
+                _password(config, "minioRootPassword", "minio-root-password", opts),
+            ),
+            spark=Credential(
+                "lakehouse-spark",
+                _password(config, "sparkS3SecretKey", "spark-s3-secret-key", opts),
+            ),
+            dremio=Credential(
+                "lakehouse-dremio",
+                _password(config, "dremioS3SecretKey", "dremio-s3-secret-key", opts),
+            ),
+            dremio_admin=Credential(
+                admin_user, _password(config, "dremioAdminPassword", "dremio-admin-password", opts)
+            ),
+        )
+
+
+SECRET_CONFIG_KEYS = (
+    "minioRootPassword",
+    "sparkS3SecretKey",
+    "dremioS3SecretKey",
+    "dremioAdminPassword",
+)

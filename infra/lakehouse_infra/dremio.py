@@ -1,0 +1,625 @@
+"""Dremio OSS from native objects: ZooKeeper, a coordinator, executors, and a bootstrap Job.
+
+There is no maintained OSS chart (see the README). Roles are set with JVM system
+properties; heap and direct memory are set explicitly from the container memory (never
+derived by Dremio's script, which can compute 0 direct memory on small executors).
+Distributed storage lives on MinIO under ``dremio/`` with Dremio's own least-privilege
+user; its credentials reach ``core-site.xml`` through a Secret, never a ConfigMap.
+
+The bootstrap Job runs the project's Dremio client from the job image: it creates the
+first admin user (from a Secret), adds the lake as an S3 source (compatibility mode, path
+style) and promotes the Delta tables that exist. Every step checks before it acts, so
+the Job is safe to run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+from xml.sax.saxutils import escape
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from lakehouse import versions
+from lakehouse.catalog import DREMIO_DIST_PREFIX, DREMIO_SOURCE_NAME
+from lakehouse_infra import k8s as kube
+from lakehouse_infra.config import DremioMemory, StackConfig
+from lakehouse_infra.credentials import LakeCredentials
+from lakehouse_infra.ingress import IngressController
+from lakehouse_infra.object_store import ObjectStore
+
+COMPONENT = "query-engine"
+NAMESPACE = "lakehouse-dremio"
+NAME = "dremio"
+DREMIO_UID = 999
+ZK_UID = 1000
+WEB_PORT, CLIENT_PORT, FLIGHT_PORT, FABRIC_PORT, CONDUIT_PORT = 9047, 31010, 32010, 45678, 45679
+CLIENT_SERVICE = "dremio-client"
+CLUSTER_SERVICE = "dremio-cluster"
+ZK_HEADLESS, ZK_SERVICE = "zk-hs", "zk"
+ADMIN_SECRET, LAKE_SECRET, CORE_SITE_SECRET = "dremio-admin", "dremio-lake", "dremio-core-site"
+
+
+def zookeeper_connect(replicas: int) -> str:
+    return ",".join(
+        f"zk-{i}.{kube.service_dns(ZK_HEADLESS, NAMESPACE)}:2181" for i in range(replicas)
+    )
+
+
+def dremio_conf(bucket: str, zookeeper: str) -> str:
+    return (
+        "# Rendered by the Pulumi program (infra/lakehouse_infra/dremio.py).\n"
+        "paths: {\n"
+        '  local: "/opt/dremio/data"\n'
+        f'  dist: "dremioS3:///{bucket}/{DREMIO_DIST_PREFIX}"\n'
+        "}\n"
+        "services: {\n"
+        "  flight.use_session_service: true\n"
+        "}\n"
+        f'zookeeper: "{zookeeper}"\n'
+    )
+
+
+def core_site(endpoint_host: str, access_key: str, secret_key: str) -> str:
+    properties = {
+        "fs.dremioS3.impl": "com.dremio.plugins.s3.store.S3FileSystem",
+        "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+        "fs.s3a.access.key": access_key,
+        "fs.s3a.secret.key": secret_key,
+        # host:port without a scheme: Dremio adds it from connection.ssl.enabled.
+        "fs.s3a.endpoint": endpoint_host,
+        "fs.s3a.path.style.access": "true",
+        "fs.s3a.connection.ssl.enabled": "false",
+        "dremio.s3.compat": "true",
+    }
+    body = "".join(
+        f"  <property><name>{escape(k)}</name><value>{escape(v)}</value></property>\n"
+        for k, v in properties.items()
+    )
+    return f'<?xml version="1.0"?>\n<configuration>\n{body}</configuration>\n'
+
+
+def server_opts(zookeeper: str, *, coordinator: bool, cpus: int) -> str:
+    role = {
+        "services.coordinator.enabled": coordinator,
+        "services.coordinator.master.enabled": coordinator,
+        "services.coordinator.master.embedded-zookeeper.enabled": False,
+        "services.executor.enabled": not coordinator,
+    }
+    flags = [f"-Dzookeeper={zookeeper}"]
+    flags += [f"-D{k}={str(v).lower()}" for k, v in role.items()]
+    flags += [f"-Dservices.conduit.port={CONDUIT_PORT}", f"-XX:ActiveProcessorCount={cpus}"]
+    return " ".join(flags)
+
+
+def _cpus(quantity: str) -> int:
+    value = float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+    return max(1, int(value))
+
+
+class Dremio(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        cfg: StackConfig,
+        credentials: LakeCredentials,
+        store: ObjectStore,
+        ingress: IngressController,
+        job_image: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("lakehouse:query:Dremio", name, None, opts)
+        self.cfg = cfg.dremio
+        self.namespace_name = NAMESPACE
+        self.client_url = f"http://{kube.service_dns(CLIENT_SERVICE, NAMESPACE)}:{WEB_PORT}"
+        child = pulumi.ResourceOptions(parent=self)
+        self.namespace = kube.namespace(NAMESPACE, COMPONENT, "restricted", child)
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        self.zookeeper = zookeeper_connect(self.cfg.zookeeper_replicas)
+
+        self.admin_secret = k8s.core.v1.Secret(
+            ADMIN_SECRET,
+            metadata=kube.metadata(ADMIN_SECRET, NAMESPACE, kube.labels(ADMIN_SECRET, COMPONENT)),
+            string_data={
+                "username": credentials.dremio_admin.user,
+                "password": credentials.dremio_admin.password,
+                "email": self.cfg.admin_email,
+            },
+            opts=in_ns,
+        )
+        self.lake_secret = k8s.core.v1.Secret(
+            LAKE_SECRET,
+            metadata=kube.metadata(LAKE_SECRET, NAMESPACE, kube.labels(LAKE_SECRET, COMPONENT)),
+            string_data={
+                "accessKey": credentials.dremio.user,
+                "secretKey": credentials.dremio.password,
+            },
+            opts=in_ns,
+        )
+        site = credentials.dremio.password.apply(
+            lambda secret: core_site(store.endpoint_host, credentials.dremio.user, secret)
+        )
+        self.core_site_secret = k8s.core.v1.Secret(
+            CORE_SITE_SECRET,
+            metadata=kube.metadata(
+                CORE_SITE_SECRET, NAMESPACE, kube.labels(CORE_SITE_SECRET, COMPONENT)
+            ),
+            string_data={"core-site.xml": pulumi.Output.secret(site)},
+            opts=in_ns,
+        )
+        conf = dremio_conf(cfg.bucket, self.zookeeper)
+        self.config_map = k8s.core.v1.ConfigMap(
+            "dremio-conf",
+            metadata=kube.metadata("dremio-conf", NAMESPACE, kube.labels("dremio-conf", COMPONENT)),
+            data={"dremio.conf": conf},
+            opts=in_ns,
+        )
+        self.config_hash = hashlib.sha256(conf.encode()).hexdigest()[:16]
+
+        zk = self._zookeeper(in_ns)
+        storage_ready = [zk, self.config_map, self.core_site_secret, store.provision_job]
+        self.cluster_service = k8s.core.v1.Service(
+            CLUSTER_SERVICE,
+            metadata=kube.metadata(
+                CLUSTER_SERVICE, NAMESPACE, kube.labels(CLUSTER_SERVICE, COMPONENT)
+            ),
+            spec={
+                "clusterIP": "None",
+                "publishNotReadyAddresses": True,
+                "selector": {"app.kubernetes.io/name": NAME},
+                "ports": [
+                    {"name": "fabric", "port": FABRIC_PORT, "targetPort": "fabric"},
+                    {"name": "conduit", "port": CONDUIT_PORT, "targetPort": "conduit"},
+                ],
+            },
+            opts=in_ns,
+        )
+        self.coordinator = self._node_set(
+            "coordinator",
+            1,
+            self.cfg.coordinator_memory(),
+            self.cfg.coordinator_memory_mib,
+            self.cfg.coordinator_cpu,
+            self.cfg.coordinator_volume,
+            pulumi.ResourceOptions(parent=self, depends_on=[*storage_ready, self.cluster_service]),
+        )
+        self.executors = self._node_set(
+            "executor",
+            self.cfg.executors,
+            self.cfg.executor_memory(),
+            self.cfg.executor_memory_mib,
+            self.cfg.executor_cpu,
+            self.cfg.executor_volume,
+            pulumi.ResourceOptions(parent=self, depends_on=[*storage_ready, self.cluster_service]),
+        )
+        coordinator_select = kube.selector(NAME, "coordinator")
+        self.client_service = k8s.core.v1.Service(
+            CLIENT_SERVICE,
+            metadata=kube.metadata(
+                CLIENT_SERVICE, NAMESPACE, kube.labels(CLIENT_SERVICE, COMPONENT)
+            ),
+            spec={
+                "selector": coordinator_select,
+                "ports": [
+                    {"name": "web", "port": WEB_PORT, "targetPort": "web"},
+                    {"name": "client", "port": CLIENT_PORT, "targetPort": "client"},
+                    {"name": "flight", "port": FLIGHT_PORT, "targetPort": "flight"},
+                ],
+            },
+            opts=in_ns,
+        )
+        # Arrow Flight is gRPC: Traefik must speak HTTP/2 cleartext to the backend.
+        self.flight_service = k8s.core.v1.Service(
+            "dremio-flight",
+            metadata=kube.metadata(
+                "dremio-flight",
+                NAMESPACE,
+                kube.labels("dremio-flight", COMPONENT),
+                annotations={"traefik.ingress.kubernetes.io/service.serversscheme": "h2c"},
+            ),
+            spec={
+                "selector": coordinator_select,
+                "ports": [{"name": "flight", "port": FLIGHT_PORT, "targetPort": "flight"}],
+            },
+            opts=in_ns,
+        )
+        self.ingress = ingress.route(
+            "dremio",
+            NAMESPACE,
+            cfg.ingress.hosts.dremio,
+            CLIENT_SERVICE,
+            WEB_PORT,
+            COMPONENT,
+            in_ns,
+        )
+        self.flight_ingress = ingress.route(
+            "dremio-flight",
+            NAMESPACE,
+            cfg.ingress.hosts.flight,
+            "dremio-flight",
+            FLIGHT_PORT,
+            COMPONENT,
+            in_ns,
+        )
+        self.bootstrap_job = self._bootstrap_job(cfg, store, job_image)
+        self.register_outputs(
+            {
+                "namespace": NAMESPACE,
+                "url": ingress.url(cfg.ingress.hosts.dremio),
+                "clientService": self.client_url,
+                "adminSecret": ADMIN_SECRET,
+            }
+        )
+
+    # --- ZooKeeper ------------------------------------------------------------------------
+    def _zookeeper(self, opts: pulumi.ResourceOptions) -> k8s.apps.v1.StatefulSet:
+        replicas = self.cfg.zookeeper_replicas
+        image = self.cfg.zookeeper_image
+        labels = kube.labels("zookeeper", "coordination", image.rsplit(":", 1)[-1])
+        select = kube.selector("zookeeper", "coordination")
+        servers = " ".join(
+            f"server.{i + 1}=zk-{i}.{kube.service_dns(ZK_HEADLESS, NAMESPACE)}:2888:3888;2181"
+            for i in range(replicas)
+        )
+        ports = [
+            {"name": "client", "port": 2181, "targetPort": "client"},
+            {"name": "server", "port": 2888, "targetPort": "server"},
+            {"name": "election", "port": 3888, "targetPort": "election"},
+        ]
+        headless = k8s.core.v1.Service(
+            ZK_HEADLESS,
+            metadata=kube.metadata(ZK_HEADLESS, NAMESPACE, labels),
+            spec={
+                "clusterIP": "None",
+                "publishNotReadyAddresses": True,
+                "selector": select,
+                "ports": ports,
+            },
+            opts=opts,
+        )
+        k8s.core.v1.Service(
+            ZK_SERVICE,
+            metadata=kube.metadata(ZK_SERVICE, NAMESPACE, labels),
+            spec={"selector": select, "ports": ports[:1]},
+            opts=opts,
+        )
+        if replicas > 1:
+            k8s.policy.v1.PodDisruptionBudget(
+                "zookeeper",
+                metadata=kube.metadata("zookeeper", NAMESPACE, labels),
+                spec={"maxUnavailable": 1, "selector": {"matchLabels": select}},
+                opts=opts,
+            )
+        affinity = (
+            {
+                "podAntiAffinity": {
+                    "requiredDuringSchedulingIgnoredDuringExecution": [
+                        {
+                            "labelSelector": {"matchLabels": select},
+                            "topologyKey": "kubernetes.io/hostname",
+                        }
+                    ]
+                }
+            }
+            if self.cfg.anti_affinity
+            else {}
+        )
+        start = (
+            "export ZOO_MY_ID=$((${HOSTNAME##*-}+1)); "
+            "exec /docker-entrypoint.sh zkServer.sh start-foreground"
+        )
+        return k8s.apps.v1.StatefulSet(
+            "zookeeper",
+            metadata=kube.metadata("zk", NAMESPACE, labels),
+            spec={
+                "serviceName": ZK_HEADLESS,
+                "replicas": replicas,
+                "podManagementPolicy": "Parallel",
+                "selector": {"matchLabels": select},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "securityContext": kube.pod_security(ZK_UID),
+                        **({"affinity": affinity} if affinity else {}),
+                        "containers": [
+                            {
+                                "name": "zookeeper",
+                                "image": image,
+                                "imagePullPolicy": "IfNotPresent",
+                                "command": ["bash", "-ec", start],
+                                "env": [
+                                    {"name": "ZOO_SERVERS", "value": servers},
+                                    {
+                                        "name": "ZOO_STANDALONE_ENABLED",
+                                        "value": str(replicas == 1).lower(),
+                                    },
+                                    {"name": "ZOO_DATA_DIR", "value": "/data/data"},
+                                    {"name": "ZOO_DATA_LOG_DIR", "value": "/data/log"},
+                                    {"name": "ZOO_4LW_COMMANDS_WHITELIST", "value": "ruok,srvr"},
+                                    {"name": "ZOO_ADMINSERVER_ENABLED", "value": "false"},
+                                    {"name": "ZOO_AUTOPURGE_PURGEINTERVAL", "value": "12"},
+                                    {"name": "JVMFLAGS", "value": "-Xmx192m"},
+                                ],
+                                "ports": [
+                                    {"name": "client", "containerPort": 2181},
+                                    {"name": "server", "containerPort": 2888},
+                                    {"name": "election", "containerPort": 3888},
+                                ],
+                                "resources": {
+                                    "requests": {"cpu": "100m", "memory": "256Mi"},
+                                    "limits": {"cpu": "1", "memory": "384Mi"},
+                                },
+                                "securityContext": kube.container_security(read_only_root=True),
+                                "startupProbe": kube.tcp_probe("client", period=5, failures=60),
+                                "livenessProbe": kube.tcp_probe("client", period=15),
+                                "readinessProbe": kube.exec_probe(
+                                    [
+                                        "bash",
+                                        "-c",
+                                        '[ "$(echo ruok | (exec 3<>/dev/tcp/127.0.0.1/2181; cat >&3; cat <&3))" = imok ]',
+                                    ],
+                                    period=10,
+                                ),
+                                "volumeMounts": [
+                                    {"name": "data", "mountPath": "/data"},
+                                    {"name": "conf", "mountPath": "/conf"},
+                                    {"name": "logs", "mountPath": "/logs"},
+                                    {"name": "tmp", "mountPath": "/tmp"},
+                                ],
+                            }
+                        ],
+                        "volumes": [
+                            kube.tmp_volume("conf", "16Mi"),
+                            kube.tmp_volume("logs", "256Mi"),
+                            kube.tmp_volume(),
+                        ],
+                    },
+                },
+                "volumeClaimTemplates": [self._claim("data", self.cfg.zookeeper_volume, labels)],
+            },
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[headless])),
+        )
+
+    def _claim(self, name: str, size: str, labels: dict[str, str]) -> dict[str, Any]:
+        spec: dict[str, Any] = {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": size}},
+        }
+        if self.cfg.storage_class:
+            spec["storageClassName"] = self.cfg.storage_class
+        return {"metadata": {"name": name, "labels": labels}, "spec": spec}
+
+    # --- coordinator and executors -----------------------------------------------------
+    def _node_set(
+        self,
+        role: str,
+        replicas: int,
+        memory: DremioMemory,
+        container_mib: int,
+        cpu: str,
+        volume: str,
+        opts: pulumi.ResourceOptions,
+    ) -> k8s.apps.v1.StatefulSet:
+        coordinator = role == "coordinator"
+        image = self.cfg.image
+        labels = kube.labels(NAME, role, image.rsplit(":", 1)[-1])
+        select = kube.selector(NAME, role)
+        ports = [
+            {"name": "fabric", "containerPort": FABRIC_PORT},
+            {"name": "conduit", "containerPort": CONDUIT_PORT},
+        ]
+        if coordinator:
+            ports += [
+                {"name": "web", "containerPort": WEB_PORT},
+                {"name": "client", "containerPort": CLIENT_PORT},
+                {"name": "flight", "containerPort": FLIGHT_PORT},
+            ]
+            probes = {
+                "startupProbe": kube.tcp_probe("web", period=10, failures=60),
+                "readinessProbe": kube.http_probe("/apiv2/server_status", "web", period=10),
+                "livenessProbe": kube.tcp_probe("web", period=20, failures=3),
+            }
+        else:
+            probes = {
+                "startupProbe": kube.tcp_probe("fabric", period=10, failures=60),
+                "readinessProbe": kube.tcp_probe("fabric", period=10),
+                "livenessProbe": kube.tcp_probe("fabric", period=20, failures=3),
+            }
+        wait_for_zookeeper = (
+            f"until nc -w 2 {kube.service_dns(ZK_SERVICE, NAMESPACE)} 2181 </dev/null >/dev/null 2>&1; "
+            "do echo waiting for ZooKeeper; sleep 2; done"
+        )
+        affinity: dict[str, Any] = {}
+        if self.cfg.anti_affinity:
+            affinity = {
+                "podAntiAffinity": {
+                    "preferredDuringSchedulingIgnoredDuringExecution": [
+                        {
+                            "weight": 100,
+                            "podAffinityTerm": {
+                                "labelSelector": {"matchLabels": {"app.kubernetes.io/name": NAME}},
+                                "topologyKey": "kubernetes.io/hostname",
+                            },
+                        }
+                    ]
+                }
+            }
+        statefulset = k8s.apps.v1.StatefulSet(
+            f"dremio-{role}",
+            metadata=kube.metadata(
+                f"dremio-{role}",
+                NAMESPACE,
+                labels,
+                annotations={
+                    "lakehouse.dev/heap-mib": str(memory.heap_mib),
+                    "lakehouse.dev/direct-mib": str(memory.direct_mib),
+                },
+            ),
+            spec={
+                "serviceName": CLUSTER_SERVICE,
+                "replicas": replicas,
+                "podManagementPolicy": "Parallel",
+                "selector": {"matchLabels": select},
+                "template": {
+                    "metadata": {
+                        "labels": labels,
+                        "annotations": {"lakehouse.dev/config-hash": self.config_hash},
+                    },
+                    "spec": {
+                        "securityContext": kube.pod_security(DREMIO_UID),
+                        "terminationGracePeriodSeconds": 120,
+                        **({"affinity": affinity} if affinity else {}),
+                        "initContainers": [
+                            {
+                                "name": "wait-for-zookeeper",
+                                "image": versions.BUSYBOX_IMAGE.ref,
+                                "imagePullPolicy": "IfNotPresent",
+                                "command": ["sh", "-c", wait_for_zookeeper],
+                                "resources": {
+                                    "requests": {"cpu": "10m", "memory": "16Mi"},
+                                    "limits": {"cpu": "100m", "memory": "32Mi"},
+                                },
+                                "securityContext": kube.container_security(read_only_root=True),
+                            }
+                        ],
+                        "containers": [
+                            {
+                                "name": f"dremio-{role}",
+                                "image": image,
+                                "imagePullPolicy": "IfNotPresent",
+                                "command": ["/opt/dremio/bin/dremio"],
+                                "args": ["start-fg"],
+                                "env": [
+                                    {
+                                        "name": "DREMIO_MAX_HEAP_MEMORY_SIZE_MB",
+                                        "value": str(memory.heap_mib),
+                                    },
+                                    {
+                                        "name": "DREMIO_MAX_DIRECT_MEMORY_SIZE_MB",
+                                        "value": str(memory.direct_mib),
+                                    },
+                                    {
+                                        "name": "DREMIO_JAVA_SERVER_EXTRA_OPTS",
+                                        "value": server_opts(
+                                            self.zookeeper, coordinator=coordinator, cpus=_cpus(cpu)
+                                        ),
+                                    },
+                                    {"name": "DREMIO_LOG_TO_CONSOLE", "value": "1"},
+                                ],
+                                "ports": ports,
+                                "resources": {
+                                    "requests": {"cpu": cpu, "memory": f"{container_mib}Mi"},
+                                    "limits": {
+                                        "cpu": self.cfg.cpu_limit,
+                                        "memory": f"{container_mib}Mi",
+                                    },
+                                },
+                                # Dremio writes below /opt/dremio at runtime: the root stays writable.
+                                "securityContext": kube.container_security(read_only_root=False),
+                                **probes,
+                                "volumeMounts": [
+                                    {"name": "data", "mountPath": "/opt/dremio/data"},
+                                    {
+                                        "name": "conf",
+                                        "mountPath": "/opt/dremio/conf/dremio.conf",
+                                        "subPath": "dremio.conf",
+                                    },
+                                    {
+                                        "name": "core-site",
+                                        "mountPath": "/opt/dremio/conf/core-site.xml",
+                                        "subPath": "core-site.xml",
+                                    },
+                                    {"name": "tmp", "mountPath": "/tmp"},
+                                ],
+                            }
+                        ],
+                        "volumes": [
+                            {"name": "conf", "configMap": {"name": "dremio-conf"}},
+                            {"name": "core-site", "secret": {"secretName": CORE_SITE_SECRET}},
+                            kube.tmp_volume(size="2Gi"),
+                        ],
+                    },
+                },
+                "volumeClaimTemplates": [self._claim("data", volume, labels)],
+            },
+            opts=pulumi.ResourceOptions.merge(
+                opts,
+                pulumi.ResourceOptions(
+                    custom_timeouts=pulumi.CustomTimeouts(create="20m", update="20m")
+                ),
+            ),
+        )
+        if replicas > 1:
+            k8s.policy.v1.PodDisruptionBudget(
+                f"dremio-{role}",
+                metadata=kube.metadata(f"dremio-{role}", NAMESPACE, labels),
+                spec={"maxUnavailable": 1, "selector": {"matchLabels": select}},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+            )
+        return statefulset
+
+    # --- bootstrap ----------------------------------------------------------------------
+    def _bootstrap_job(self, cfg: StackConfig, store: ObjectStore, image: str) -> k8s.batch.v1.Job:
+        name = "dremio-bootstrap"
+        labels = kube.labels(name, COMPONENT)
+
+        def secret_env(env: str, secret: str, key: str) -> dict[str, Any]:
+            return {"name": env, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+        env = [
+            {"name": "DREMIO_URL", "value": self.client_url},
+            secret_env("DREMIO_ADMIN_USER", ADMIN_SECRET, "username"),
+            secret_env("DREMIO_ADMIN_PASSWORD", ADMIN_SECRET, "password"),
+            secret_env("DREMIO_ADMIN_EMAIL", ADMIN_SECRET, "email"),
+            {"name": "LAKE_SOURCE", "value": DREMIO_SOURCE_NAME},
+            {"name": "LAKE_BUCKET", "value": cfg.bucket},
+            {"name": "LAKE_S3_ENDPOINT", "value": store.endpoint_host},
+            secret_env("LAKE_ACCESS_KEY", LAKE_SECRET, "accessKey"),
+            secret_env("LAKE_SECRET_KEY", LAKE_SECRET, "secretKey"),
+        ]
+        return k8s.batch.v1.Job(
+            name,
+            metadata=kube.metadata(name, NAMESPACE, labels),
+            spec={
+                "backoffLimit": 4,
+                "activeDeadlineSeconds": 1800,
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "restartPolicy": "OnFailure",
+                        "securityContext": kube.pod_security(185),
+                        "containers": [
+                            {
+                                "name": "bootstrap",
+                                "image": image,
+                                "imagePullPolicy": cfg.spark.image_pull_policy,
+                                "command": ["python3", "-m", "lakehouse.dremio.bootstrap"],
+                                "env": env,
+                                "resources": {
+                                    "requests": {"cpu": "50m", "memory": "96Mi"},
+                                    "limits": {"cpu": "500m", "memory": "256Mi"},
+                                },
+                                "securityContext": kube.container_security(read_only_root=True),
+                                "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                            }
+                        ],
+                        "volumes": [kube.tmp_volume()],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[
+                    self.coordinator,
+                    self.executors,
+                    self.client_service,
+                    self.admin_secret,
+                    self.lake_secret,
+                    store.provision_job,
+                ],
+                replace_on_changes=["spec"],
+                delete_before_replace=True,
+                custom_timeouts=pulumi.CustomTimeouts(create="30m", update="30m"),
+            ),
+        )

@@ -1,0 +1,232 @@
+"""The one definition of the pipeline's SparkApplications.
+
+The Pulumi program declares these objects, ``lakehouse pipeline run`` submits them, and
+``lakehouse manifests --write`` writes them to spark-apps/manifests/ for kubectl users; a
+test keeps the checked-in YAML equal to what this module generates.
+
+S3 credentials reach the driver and executors as environment variables from a Secret
+(applied by the operator's webhook), never as literals in sparkConf or hadoopConf.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import yaml
+
+from lakehouse import versions
+from lakehouse.catalog import CATALOG
+from lakehouse.jobimage import MAIN_APPLICATION_FILE, job_image_ref
+
+LAYERS = ("bronze", "silver", "gold")
+ALL_LAYERS = "all"
+PART_OF = "lakehouse"
+SPARK_UID = 185
+
+# Keys of the S3 credentials Secret in the jobs namespace.
+ACCESS_KEY_ENV = "AWS_ACCESS_KEY_ID"
+SECRET_KEY_ENV = "AWS_SECRET_ACCESS_KEY"  # noqa: S105 (a variable name)
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """What differs between clusters; the defaults are the dev stack on kind."""
+
+    namespace: str = "lakehouse-jobs"
+    image: str = field(default_factory=job_image_ref)
+    image_pull_policy: str = "IfNotPresent"
+    bucket: str = CATALOG.bucket
+    s3_endpoint: str = "http://minio.lakehouse-storage.svc.cluster.local:9000"
+    s3_region: str = "us-east-1"
+    credentials_secret: str = "lakehouse-spark-s3"  # noqa: S105 (a Secret name)
+    service_account: str = "lakehouse-spark"
+    driver_cores: int = 1
+    driver_memory: str = "1g"
+    executor_instances: int = 1
+    executor_cores: int = 1
+    executor_memory: str = "1g"
+    shuffle_partitions: int = 8
+    schedule: str = "0 * * * *"
+    schedule_suspended: bool = True
+    ttl_seconds: int | None = 86_400
+    managed_by: str = "kubectl"
+
+    def with_(self, **changes: Any) -> JobSettings:
+        return replace(self, **changes)
+
+
+def app_name(layer: str) -> str:
+    return "lakehouse-pipeline" if layer == ALL_LAYERS else f"lakehouse-{layer}"
+
+
+def labels(name: str, settings: JobSettings) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/component": "spark-job",
+        "app.kubernetes.io/version": versions.SPARK_VERSION,
+        "app.kubernetes.io/managed-by": settings.managed_by,
+    }
+
+
+def _container_security() -> dict[str, Any]:
+    return {
+        "runAsUser": SPARK_UID,
+        "runAsGroup": SPARK_UID,
+        "runAsNonRoot": True,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def _pod_security() -> dict[str, Any]:
+    return {
+        "runAsNonRoot": True,
+        "fsGroup": SPARK_UID,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def _env(settings: JobSettings) -> list[dict[str, Any]]:
+    def from_secret(name: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "valueFrom": {"secretKeyRef": {"name": settings.credentials_secret, "key": name}},
+        }
+
+    return [
+        from_secret(ACCESS_KEY_ENV),
+        from_secret(SECRET_KEY_ENV),
+        {"name": "AWS_REGION", "value": settings.s3_region},
+    ]
+
+
+def _pod(name: str, settings: JobSettings, cores: int, memory: str) -> dict[str, Any]:
+    return {
+        "cores": cores,
+        "coreLimit": str(cores),
+        "memory": memory,
+        "labels": labels(name, settings),
+        "env": _env(settings),
+        "securityContext": _container_security(),
+        "podSecurityContext": _pod_security(),
+    }
+
+
+def application_spec(
+    layer: str, settings: JobSettings, datasets: list[str] | None = None
+) -> dict[str, Any]:
+    """The ``spec`` of the SparkApplication that runs one layer (or all of them, in order)."""
+    if layer not in (*LAYERS, ALL_LAYERS):
+        raise ValueError(f"unknown layer {layer!r}; use one of {', '.join((*LAYERS, ALL_LAYERS))}")
+    name = app_name(layer)
+    arguments = [layer, "--bucket", settings.bucket]
+    if datasets:
+        arguments += ["--datasets", *datasets]
+    driver = _pod(name, settings, settings.driver_cores, settings.driver_memory)
+    driver["serviceAccount"] = settings.service_account
+    executor = _pod(name, settings, settings.executor_cores, settings.executor_memory)
+    executor["instances"] = settings.executor_instances
+    spec: dict[str, Any] = {
+        "type": "Python",
+        "pythonVersion": "3",
+        "mode": "cluster",
+        "image": settings.image,
+        "imagePullPolicy": settings.image_pull_policy,
+        "mainApplicationFile": MAIN_APPLICATION_FILE,
+        "arguments": arguments,
+        "sparkVersion": versions.SPARK_VERSION,
+        "sparkConf": {
+            "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
+            "spark.databricks.delta.snapshotPartitions": str(settings.shuffle_partitions),
+        },
+        "hadoopConf": {
+            "fs.s3a.endpoint": settings.s3_endpoint,
+            "fs.s3a.endpoint.region": settings.s3_region,
+            "fs.s3a.path.style.access": "true",
+            "fs.s3a.connection.ssl.enabled": str(
+                settings.s3_endpoint.startswith("https://")
+            ).lower(),
+            "fs.s3a.aws.credentials.provider": (
+                "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
+            ),
+        },
+        "restartPolicy": {
+            "type": "OnFailure",
+            "onFailureRetries": 2,
+            "onFailureRetryInterval": 30,
+            "onSubmissionFailureRetries": 3,
+            "onSubmissionFailureRetryInterval": 20,
+        },
+        "driver": driver,
+        "executor": executor,
+    }
+    if settings.ttl_seconds is not None:
+        spec["timeToLiveSeconds"] = settings.ttl_seconds
+    return spec
+
+
+def spark_application(
+    layer: str, settings: JobSettings, name: str | None = None, datasets: list[str] | None = None
+) -> dict[str, Any]:
+    name = name or app_name(layer)
+    return {
+        "apiVersion": "sparkoperator.k8s.io/v1beta2",
+        "kind": "SparkApplication",
+        "metadata": {
+            "name": name,
+            "namespace": settings.namespace,
+            "labels": labels(name, settings),
+        },
+        "spec": application_spec(layer, settings, datasets),
+    }
+
+
+def scheduled_application(settings: JobSettings) -> dict[str, Any]:
+    """Runs all three layers in one driver, periodically; never two runs at once."""
+    name = "lakehouse-pipeline-scheduled"
+    return {
+        "apiVersion": "sparkoperator.k8s.io/v1beta2",
+        "kind": "ScheduledSparkApplication",
+        "metadata": {
+            "name": name,
+            "namespace": settings.namespace,
+            "labels": labels(name, settings),
+        },
+        "spec": {
+            "schedule": settings.schedule,
+            "timeZone": "UTC",
+            "concurrencyPolicy": "Forbid",
+            "suspend": settings.schedule_suspended,
+            "successfulRunHistoryLimit": 3,
+            "failedRunHistoryLimit": 3,
+            "template": application_spec(ALL_LAYERS, settings),
+        },
+    }
+
+
+def kubectl_manifests(settings: JobSettings | None = None) -> dict[str, dict[str, Any]]:
+    """File name (under spark-apps/manifests/) -> object, for kubectl users.
+
+    The top folder holds exactly one application, the whole pipeline in one driver, so
+    ``kubectl apply -f spark-apps/manifests/`` never starts two writers of one table.
+    Single layers and the schedule live in subfolders.
+    """
+    settings = settings or JobSettings()
+    files = {"lakehouse-pipeline.yaml": spark_application(ALL_LAYERS, settings)}
+    for layer in LAYERS:
+        files[f"layers/lakehouse-{layer}.yaml"] = spark_application(layer, settings)
+    files["scheduled/lakehouse-pipeline-scheduled.yaml"] = scheduled_application(settings)
+    return files
+
+
+MANIFEST_HEADER = (
+    "# Generated by `lakehouse manifests --write` from src/lakehouse/sparkapps.py; do not edit.\n"
+    "# The image tag names the job code it was built from: `lakehouse image build` builds it.\n"
+)
+
+
+def to_yaml(obj: dict[str, Any]) -> str:
+    return MANIFEST_HEADER + yaml.safe_dump(obj, sort_keys=False, default_flow_style=False)

@@ -1,0 +1,88 @@
+"""Both stacks rendered once per session under Pulumi's mocks (no cluster, no CLI)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from lakehouse.paths import REPO_ROOT
+from lakehouse_infra.render import Rendering, render_stack
+
+pytestmark = pytest.mark.manifests
+
+STACKS = ("dev", "prod")
+# Where the steering repository keeps the operator's CRDs (never copied into the project).
+CRD_DIR = REPO_ROOT.parent / "shared" / "schemas" / "spark-operator-v2.5.2"
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
+
+
+@pytest.fixture(scope="session")
+def renderings() -> dict[str, Rendering]:
+    return {stack: render_stack(stack) for stack in STACKS}
+
+
+@pytest.fixture(scope="session", params=STACKS)
+def rendering(request: pytest.FixtureRequest, renderings: dict[str, Rendering]) -> Rendering:
+    return renderings[request.param]
+
+
+@pytest.fixture(scope="session")
+def dev(renderings: dict[str, Rendering]) -> Rendering:
+    return renderings["dev"]
+
+
+@pytest.fixture(scope="session")
+def prod(renderings: dict[str, Rendering]) -> Rendering:
+    return renderings["prod"]
+
+
+def pod_templates(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pod spec(s) a workload object runs."""
+    if obj["kind"] in WORKLOAD_KINDS:
+        return [obj["spec"]["template"]]
+    return []
+
+
+def containers(pod_template: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = pod_template["spec"]
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
+def checked_in_manifests() -> dict[str, dict[str, Any]]:
+    root = REPO_ROOT / "spark-apps" / "manifests"
+    return {
+        p.relative_to(root).as_posix(): yaml.safe_load(p.read_text())
+        for p in sorted(root.rglob("*.yaml"))
+    }
+
+
+def crd_schema(kind: str) -> dict[str, Any]:
+    plural = {
+        "SparkApplication": "sparkapplications",
+        "ScheduledSparkApplication": "scheduledsparkapplications",
+    }[kind]
+    crd = yaml.safe_load((CRD_DIR / f"sparkoperator.k8s.io_{plural}.yaml").read_text())
+    [version] = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta2"]
+    return dict(version["schema"]["openAPIV3Schema"])
+
+
+def values_of(release: dict[str, Any]) -> dict[str, Any]:
+    """A release's effective values: its values files in order, then its inline values."""
+    merged: dict[str, Any] = {}
+    for path in release.get("valueYamlFiles", []):
+        merged = deep_merge(merged, yaml.safe_load((REPO_ROOT / Path(path)).read_text()) or {})
+    return deep_merge(merged, release.get("values") or {})
+
+
+def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        out[key] = (
+            deep_merge(out[key], value)
+            if isinstance(value, dict) and isinstance(out.get(key), dict)
+            else value
+        )
+    return out

@@ -1,0 +1,103 @@
+"""The distributed MinIO component: erasure coding layout, probes, provisioning, policies."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lakehouse_infra.object_store import dremio_policy, spark_policy
+from lakehouse_infra.render import Rendering
+
+NS = "lakehouse-storage"
+
+
+def test_dev_runs_four_pods_with_one_drive_each(dev: Rendering) -> None:
+    sts = dev.find("StatefulSet", "minio", NS)
+    assert sts["spec"]["replicas"] == 4
+    assert sts["spec"]["podManagementPolicy"] == "Parallel"
+    [claim] = sts["spec"]["volumeClaimTemplates"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "2Gi"
+    args = sts["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "http://minio-{0...3}.minio-hl.lakehouse-storage.svc.cluster.local/data0" in args
+    env = {e["name"]: e for e in sts["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["MINIO_CI_CD"]["value"] == "1"  # kind's root-filesystem volumes
+    assert sts["metadata"]["annotations"]["lakehouse.dev/parity"] == "EC:2"
+
+
+def test_prod_runs_two_drives_per_pod_spread_over_nodes(prod: Rendering) -> None:
+    sts = prod.find("StatefulSet", "minio", NS)
+    spec = sts["spec"]["template"]["spec"]
+    assert "/data{0...1}" in spec["containers"][0]["args"][1]
+    assert [c["metadata"]["name"] for c in sts["spec"]["volumeClaimTemplates"]] == [
+        "data0",
+        "data1",
+    ]
+    assert all(
+        c["spec"]["storageClassName"] == "standard" for c in sts["spec"]["volumeClaimTemplates"]
+    )
+    assert spec["topologySpreadConstraints"][0]["whenUnsatisfiable"] == "DoNotSchedule"
+    assert "MINIO_CI_CD" not in {e["name"] for e in spec["containers"][0]["env"]}
+    assert sts["metadata"]["annotations"]["lakehouse.dev/erasure-set-size"] == "8"
+
+
+def test_health_probes_and_disruption_budget(rendering: Rendering) -> None:
+    container = rendering.find("StatefulSet", "minio", NS)["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/minio/health/live"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/minio/health/ready"
+    assert rendering.find("PodDisruptionBudget", "minio", NS)["spec"]["maxUnavailable"] == 1
+
+
+def test_provisioning_job_creates_bucket_versioning_and_users(rendering: Rendering) -> None:
+    script = rendering.find("ConfigMap", "minio-provision", NS)["data"]["provision.sh"]
+    for step in (
+        "mc mb --ignore-existing",
+        "mc version enable",
+        "mc ilm import",
+        'mc admin user add lake "$SPARK_ACCESS_KEY"',
+        "mc admin policy attach lake lakehouse-dremio",
+    ):
+        assert step in script
+    job = rendering.find("Job", "minio-provision", NS)
+    env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["MINIO_URL"]["value"] == "http://minio.lakehouse-storage.svc.cluster.local:9000"
+
+
+def _allows(policy: dict, action: str, resource: str) -> bool:
+    for statement in policy["Statement"]:
+        if action in statement["Action"]:
+            for pattern in statement["Resource"]:
+                if pattern == resource or (
+                    pattern.endswith("*") and resource.startswith(pattern[:-1])
+                ):
+                    return True
+    return False
+
+
+@pytest.mark.parametrize("bucket", ["lakehouse"])
+def test_least_privilege_policies(bucket: str) -> None:
+    spark, dremio = spark_policy(bucket), dremio_policy(bucket)
+    lake_object = f"arn:aws:s3:::{bucket}/deltalake/silver/orders/part-0.parquet"
+    dist_object = f"arn:aws:s3:::{bucket}/dremio/cache/x"
+    assert _allows(spark, "s3:PutObject", lake_object)
+    assert _allows(
+        spark, "s3:PutObject", f"arn:aws:s3:::{bucket}/landing/orders/batch=000001/a.csv"
+    )
+    assert not _allows(spark, "s3:GetObject", dist_object)
+    assert _allows(dremio, "s3:GetObject", lake_object)
+    assert not _allows(dremio, "s3:PutObject", lake_object)
+    assert not _allows(dremio, "s3:DeleteObject", lake_object)
+    assert _allows(dremio, "s3:PutObject", dist_object)
+
+
+def test_policies_in_the_config_map_are_the_tested_ones(rendering: Rendering) -> None:
+    data = rendering.find("ConfigMap", "minio-provision", NS)["data"]
+    assert json.loads(data["spark-policy.json"]) == spark_policy("lakehouse")
+    assert json.loads(data["dremio-policy.json"]) == dremio_policy("lakehouse")
+
+
+def test_console_and_s3_api_reach_through_the_ingress(dev: Rendering) -> None:
+    hosts = {i["metadata"]["name"]: i["spec"]["rules"][0]["host"] for i in dev.of_kind("Ingress")}
+    assert hosts["minio-console"] == "minio.localhost" and hosts["minio-s3"] == "s3.localhost"

@@ -1,0 +1,79 @@
+"""The pipeline's SparkApplications: one definition for Pulumi, the CLI and kubectl users."""
+
+from __future__ import annotations
+
+from lakehouse.jobimage import job_image_ref
+from lakehouse.sparkapps import JobSettings, kubectl_manifests, to_yaml
+from lakehouse_infra.render import Rendering, render_stack
+
+from .conftest import checked_in_manifests
+
+JOBS_NS = "lakehouse-jobs"
+
+
+def test_checked_in_manifests_are_what_the_definition_generates() -> None:
+    """Run `lakehouse manifests --write` after changing the jobs or the definition."""
+    from lakehouse.paths import REPO_ROOT
+
+    root = REPO_ROOT / "spark-apps" / "manifests"
+    generated = kubectl_manifests()
+    on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*.yaml")}
+    assert on_disk == set(generated), (
+        "spark-apps/manifests/ has other files than the definition makes"
+    )
+    for name, obj in generated.items():
+        assert (root / name).read_text() == to_yaml(obj), f"{name} is stale: run `make manifests`"
+
+
+def test_applying_the_folder_starts_exactly_one_writer() -> None:
+    top = [name for name in checked_in_manifests() if "/" not in name]
+    assert top == ["lakehouse-pipeline.yaml"]
+    assert checked_in_manifests()[top[0]]["spec"]["arguments"][0] == "all"
+
+
+def test_manifests_name_the_image_built_from_this_code() -> None:
+    for app in checked_in_manifests().values():
+        spec = app["spec"].get("template", app["spec"])
+        assert spec["image"] == job_image_ref()
+
+
+def test_stack_schedules_the_pipeline_wired_to_the_platform(rendering: Rendering) -> None:
+    [scheduled] = rendering.of_kind("ScheduledSparkApplication")
+    assert scheduled["metadata"]["namespace"] == JOBS_NS
+    assert scheduled["spec"]["concurrencyPolicy"] == "Forbid"
+    assert scheduled["spec"]["suspend"] is (rendering.stack == "dev")
+    template = scheduled["spec"]["template"]
+    assert template["driver"]["serviceAccount"] == "lakehouse-spark"
+    assert (
+        template["hadoopConf"]["fs.s3a.endpoint"]
+        == "http://minio.lakehouse-storage.svc.cluster.local:9000"
+    )
+    secret = template["driver"]["env"][0]["valueFrom"]["secretKeyRef"]["name"]
+    rendering.find("Secret", secret, JOBS_NS)
+    expected = (
+        job_image_ref()
+        if rendering.stack == "dev"
+        else f"registry.example.com/data-platform/{job_image_ref()}"
+    )
+    assert template["image"] == expected
+    assert template["arguments"] == ["all", "--bucket", "lakehouse"]
+
+
+def test_dev_definition_equals_the_kubectl_manifests(dev: Rendering) -> None:
+    """Pulumi and kubectl users get the same application (only the manager label differs)."""
+    [scheduled] = dev.of_kind("ScheduledSparkApplication")
+    from_kubectl = kubectl_manifests(JobSettings())["scheduled/lakehouse-pipeline-scheduled.yaml"]
+
+    def without_manager(obj: dict) -> dict:
+        text = repr(obj).replace("'pulumi'", "'kubectl'")
+        return eval(text)  # noqa: S307 - a repr of plain data made by this test
+
+    assert without_manager(scheduled["spec"]) == from_kubectl["spec"]
+
+
+def test_run_on_deploy_declares_one_pipeline_run() -> None:
+    rendering = render_stack("dev", overrides={"pipeline": {"runOnDeploy": True}})
+    [run] = rendering.of_kind("SparkApplication")
+    assert (
+        run["metadata"]["name"] == "lakehouse-pipeline" and "timeToLiveSeconds" not in run["spec"]
+    )

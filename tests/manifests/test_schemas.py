@@ -1,0 +1,71 @@
+"""Every declared object validates strictly against Kubernetes' and the operator's schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+
+from lakehouse import versions
+from lakehouse_infra.render import Rendering
+
+from .conftest import CRD_DIR, checked_in_manifests, crd_schema
+
+CUSTOM_KINDS = ("SparkApplication", "ScheduledSparkApplication")
+# kind's default node (v0.32: 1.36) and the oldest Kubernetes the stacks support.
+KUBERNETES_VERSIONS = tuple(f"{v}.0" for v in versions.KUBERNETES_VERSIONS_SUPPORTED)
+
+
+@pytest.mark.parametrize("k8s_version", KUBERNETES_VERSIONS)
+def test_every_builtin_object_validates_strictly(rendering: Rendering, k8s_version: str) -> None:
+    checked = 0
+    for obj in rendering.objects:
+        if obj["kind"] in CUSTOM_KINDS:
+            continue
+        try:
+            kubernetes_validate.validate(obj, k8s_version, strict=True)
+        except kubernetes_validate.ValidationError as err:
+            pytest.fail(
+                f"{obj['kind']} {obj['metadata']['name']} is invalid on {k8s_version}: {err.message}"
+            )
+        checked += 1
+    assert checked >= 25, f"only {checked} objects rendered: did the program stop early?"
+
+
+def _validate_custom(obj: dict[str, Any]) -> None:
+    jsonschema.Draft7Validator(crd_schema(obj["kind"])).validate(obj)
+
+
+@pytest.fixture
+def crds_available() -> None:
+    if not CRD_DIR.is_dir():
+        pytest.skip(f"the operator's CRD schemas are not at {CRD_DIR} (outside the project)")
+
+
+def test_rendered_spark_applications_match_the_operator_crds(
+    rendering: Rendering, crds_available: None
+) -> None:
+    custom = [o for o in rendering.objects if o["kind"] in CUSTOM_KINDS]
+    assert custom, "the stack declares no SparkApplication or ScheduledSparkApplication"
+    for obj in custom:
+        _validate_custom(obj)
+
+
+def test_checked_in_manifests_match_the_operator_crds(crds_available: None) -> None:
+    manifests = checked_in_manifests()
+    assert len(manifests) == 5
+    for name, obj in manifests.items():
+        try:
+            _validate_custom(obj)
+        except jsonschema.ValidationError as err:
+            pytest.fail(f"{name}: {err.message} at {list(err.absolute_path)}")
+
+
+def test_a_bad_spark_application_is_caught(crds_available: None) -> None:
+    """The CRD check is real: a wrong type fails it."""
+    bad = next(iter(checked_in_manifests().values()))
+    bad = {**bad, "spec": {**bad["spec"], "type": "Rust"}}
+    with pytest.raises(jsonschema.ValidationError, match="Rust"):
+        _validate_custom(bad)

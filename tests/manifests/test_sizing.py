@@ -1,0 +1,67 @@
+"""The dev stack fits a 16 GB laptop with room for Spark jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lakehouse_infra.render import Rendering
+
+from .conftest import pod_templates, values_of
+
+DEV_MEMORY_BUDGET_GIB = 10.0
+UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9}
+
+
+def memory_bytes(quantity: str) -> float:
+    for suffix, factor in UNITS.items():
+        if quantity.endswith(suffix):
+            return float(quantity[: -len(suffix)]) * factor
+    return float(quantity)
+
+
+def cpu_cores(quantity: str) -> float:
+    return float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+
+
+def _pod_requests(template: dict[str, Any]) -> tuple[float, float]:
+    spec = template["spec"]
+    cpu = sum(cpu_cores(c["resources"]["requests"]["cpu"]) for c in spec["containers"])
+    mem = sum(memory_bytes(c["resources"]["requests"]["memory"]) for c in spec["containers"])
+    for init in spec.get("initContainers", []):  # init containers run before, not beside
+        cpu = max(cpu, cpu_cores(init["resources"]["requests"]["cpu"]))
+        mem = max(mem, memory_bytes(init["resources"]["requests"]["memory"]))
+    return cpu, mem
+
+
+def stack_requests(rendering: Rendering) -> dict[str, tuple[float, float]]:
+    totals: dict[str, tuple[float, float]] = {}
+    for obj in rendering.objects:
+        for template in pod_templates(obj):
+            replicas = obj["spec"].get("replicas", 1)
+            cpu, mem = _pod_requests(template)
+            totals[f"{obj['kind']}/{obj['metadata']['name']}"] = (cpu * replicas, mem * replicas)
+    for release in rendering.releases:
+        values = values_of(release)
+        parts = {"spark-operator": ("controller", "webhook"), "traefik": (None,)}[release["name"]]
+        for part in parts:
+            section = values[part] if part else values
+            replicas = section.get("replicas", (values.get("deployment") or {}).get("replicas", 1))
+            requests = section["resources"]["requests"]
+            totals[f"helm/{release['name']}/{part or 'proxy'}"] = (
+                cpu_cores(requests["cpu"]) * replicas,
+                memory_bytes(requests["memory"]) * replicas,
+            )
+    return totals
+
+
+def test_dev_stack_memory_requests_fit_the_laptop_budget(dev: Rendering) -> None:
+    totals = stack_requests(dev)
+    cpu = sum(c for c, _ in totals.values())
+    mem = sum(m for _, m in totals.values()) / 2**30
+    print(f"\ndev stack requests: {cpu:.2f} CPU, {mem:.2f} GiB memory")
+    for name, (c, m) in sorted(totals.items(), key=lambda kv: -kv[1][1]):
+        print(f"  {name:45} {c:5.2f} CPU {m / 2**20:8.0f} MiB")
+    assert len(totals) >= 9
+    assert mem <= DEV_MEMORY_BUDGET_GIB, (
+        f"dev stack requests {mem:.2f} GiB > {DEV_MEMORY_BUDGET_GIB} GiB"
+    )

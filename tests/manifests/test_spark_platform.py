@@ -1,0 +1,50 @@
+"""The Spark operator release, the jobs namespace, and what the jobs need there."""
+
+from __future__ import annotations
+
+from lakehouse import versions
+from lakehouse.sparkapps import ACCESS_KEY_ENV, SECRET_KEY_ENV
+from lakehouse_infra.render import Rendering
+
+from .conftest import values_of
+
+
+def test_operator_release_is_pinned_and_watches_the_jobs_namespace(rendering: Rendering) -> None:
+    release = rendering.release("spark-operator")
+    assert (release["chart"], release["version"]) == (
+        versions.SPARK_OPERATOR_CHART.name,
+        versions.SPARK_OPERATOR_CHART.version,
+    )
+    assert release["repositoryOpts"]["repo"] == versions.SPARK_OPERATOR_CHART.repository
+    values = values_of(release)
+    assert values["spark"]["jobNamespaces"] == ["lakehouse-jobs"]
+    assert values["webhook"]["enable"] is True  # env from Secrets needs it
+    assert values["spark"]["serviceAccount"] == {"create": True, "name": "lakehouse-spark"}
+    assert values["hook"]["upgradeCrd"] is False
+    assert release["valueYamlFiles"] == [
+        "charts-values/spark-operator/base.yaml",
+        f"charts-values/spark-operator/{rendering.stack}.yaml",
+    ]
+
+
+def test_jobs_namespace_holds_the_s3_credentials(rendering: Rendering) -> None:
+    secret = rendering.find("Secret", "lakehouse-spark-s3", "lakehouse-jobs")
+    assert set(secret["stringData"]) == {ACCESS_KEY_ENV, SECRET_KEY_ENV}
+
+
+def test_namespaces_enforce_pod_security(rendering: Rendering) -> None:
+    levels = {
+        n["metadata"]["name"]: n["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
+        for n in rendering.of_kind("Namespace")
+    }
+    assert levels["lakehouse-storage"] == levels["lakehouse-dremio"] == "restricted"
+    assert levels["lakehouse-spark"] == "restricted"
+    assert levels["lakehouse-jobs"] == "baseline"
+    assert levels["lakehouse-ingress"] == ("privileged" if rendering.stack == "dev" else "baseline")
+
+
+def test_operator_and_webhook_have_requests_and_limits(rendering: Rendering) -> None:
+    values = values_of(rendering.release("spark-operator"))
+    for part in ("controller", "webhook"):
+        resources = values[part]["resources"]
+        assert resources["requests"]["memory"] and resources["limits"]["memory"], part
