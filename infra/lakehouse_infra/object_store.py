@@ -151,6 +151,11 @@ echo "bucket $BUCKET and users ready"
 """.format(spark_policy=SPARK_POLICY, dremio_policy=DREMIO_POLICY)
 
 
+def minio_endpoint() -> str:
+    """The S3 API inside the cluster, as Spark and the provisioning Job reach it."""
+    return f"http://{kube.service_dns(API_SERVICE, NAMESPACE)}:{API_PORT}"
+
+
 def server_args(replicas: int, drives: int, namespace: str) -> list[str]:
     hosts = f"http://{NAME}-{{0...{replicas - 1}}}.{HEADLESS}.{namespace}.svc.cluster.local"
     paths = "/data0" if drives == 1 else f"/data{{0...{drives - 1}}}"
@@ -179,7 +184,7 @@ class ObjectStore(pulumi.ComponentResource):
         store = cfg.object_store
         self.namespace_name = NAMESPACE
         self.bucket = cfg.bucket
-        self.endpoint = f"http://{kube.service_dns(API_SERVICE, NAMESPACE)}:{API_PORT}"
+        self.endpoint = minio_endpoint()
         self.endpoint_host = f"{kube.service_dns(API_SERVICE, NAMESPACE)}:{API_PORT}"
         version = store.image.rsplit(":", 1)[-1]
         labels = kube.labels(NAME, COMPONENT, version)

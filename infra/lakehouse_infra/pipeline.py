@@ -12,28 +12,27 @@ import pulumi_kubernetes as k8s
 
 from lakehouse.sparkapps import ALL_LAYERS, JobSettings, scheduled_application, spark_application
 from lakehouse_infra.config import StackConfig
-from lakehouse_infra.object_store import ObjectStore
-from lakehouse_infra.spark_platform import SparkPlatform
+from lakehouse_infra.object_store import ObjectStore, minio_endpoint
+from lakehouse_infra.spark_platform import CREDENTIALS_SECRET, SparkPlatform
 
 
-def job_settings(
-    cfg: StackConfig, store: ObjectStore, spark: SparkPlatform, image: str
-) -> JobSettings:
+def job_settings(cfg: StackConfig, image: str, managed_by: str = "pulumi") -> JobSettings:
+    """The SparkApplication settings a stack implies (also used by `lakehouse pipeline run`)."""
     return JobSettings(
-        namespace=spark.jobs_namespace_name,
+        namespace=cfg.spark.jobs_namespace,
         image=image,
         image_pull_policy=cfg.spark.image_pull_policy,
         bucket=cfg.bucket,
-        s3_endpoint=store.endpoint,
-        credentials_secret=spark.credentials_secret,
-        service_account=spark.service_account,
+        s3_endpoint=minio_endpoint(),
+        credentials_secret=CREDENTIALS_SECRET,
+        service_account=cfg.spark.service_account,
         driver_memory=cfg.spark.driver_memory,
         executor_instances=cfg.spark.executor_instances,
         executor_memory=cfg.spark.executor_memory,
         shuffle_partitions=cfg.spark.shuffle_partitions,
         schedule=cfg.pipeline.schedule,
         schedule_suspended=cfg.pipeline.schedule_suspended,
-        managed_by="pulumi",
+        managed_by=managed_by,
     )
 
 
@@ -61,7 +60,7 @@ class Pipeline(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:pipeline:Pipeline", name, None, opts)
-        self.settings = job_settings(cfg, store, spark, image)
+        self.settings = job_settings(cfg, image)
         # The CRDs come with the operator's chart; the bucket and users with provisioning.
         ready = pulumi.ResourceOptions(
             parent=self, depends_on=[spark.release, spark.secret, store.provision_job]

@@ -69,3 +69,24 @@ def test_a_bad_spark_application_is_caught(crds_available: None) -> None:
     bad = {**bad, "spec": {**bad["spec"], "type": "Rust"}}
     with pytest.raises(jsonschema.ValidationError, match="Rust"):
         _validate_custom(bad)
+
+
+def test_lakehouse_render_writes_files_that_validate(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`lakehouse render --stack dev --out DIR` output passes the same strict validation."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from lakehouse.cli.app import app
+
+    result = CliRunner().invoke(app, ["render", "--stack", "dev", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    files = [p for p in tmp_path.rglob("*.yaml") if p.parent.name != "helm"]
+    assert len(files) >= 30
+    for path in files:
+        obj = yaml.safe_load(path.read_text())
+        if obj["kind"] in CUSTOM_KINDS:
+            if CRD_DIR.is_dir():
+                _validate_custom(obj)
+            continue
+        kubernetes_validate.validate(obj, KUBERNETES_VERSIONS[-1], strict=True)
+        assert "mock-" not in path.read_text(), f"{path} holds a secret value"

@@ -6,9 +6,13 @@ and a missing optional tool only matters to the command that needs it.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from lakehouse.cli import cluster_cmds
+from lakehouse.cli.common import console, fail
 
 app = typer.Typer(
     name="lakehouse",
@@ -17,14 +21,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print an error the user can act on and return the exit to raise."""
-    from rich.console import Console
-
-    Console(stderr=True).print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code)
 
 
 @app.command()
@@ -52,9 +48,14 @@ def demo(
 
 @app.command()
 def generate(
-    endpoint: Annotated[str, typer.Option(envvar="LAKEHOUSE_S3_ENDPOINT", help="S3 API URL")],
-    access_key: Annotated[str, typer.Option(envvar="LAKEHOUSE_S3_ACCESS_KEY")],
-    secret_key: Annotated[str, typer.Option(envvar="LAKEHOUSE_S3_SECRET_KEY")],
+    stack: Annotated[
+        str | None, typer.Option(help="upload to this stack's MinIO via its S3 ingress host")
+    ] = None,
+    endpoint: Annotated[
+        str | None, typer.Option(envvar="LAKEHOUSE_S3_ENDPOINT", help="S3 API URL")
+    ] = None,
+    access_key: Annotated[str | None, typer.Option(envvar="LAKEHOUSE_S3_ACCESS_KEY")] = None,
+    secret_key: Annotated[str | None, typer.Option(envvar="LAKEHOUSE_S3_SECRET_KEY")] = None,
     bucket: Annotated[str, typer.Option(help="the lake bucket")] = "lakehouse",
     scale: Annotated[float, typer.Option(help="TPC-H scale factor")] = 0.01,
     change_batches: Annotated[int, typer.Option(min=0)] = 2,
@@ -63,24 +64,36 @@ def generate(
         float, typer.Option(help="share of orders each change batch touches")
     ] = 0.01,
 ) -> None:
-    """Write landing batches (TPC-H snapshot, change batches, users) to an S3 endpoint."""
-    from rich.console import Console
+    """Write landing batches (TPC-H snapshot, change batches, users) to an S3 endpoint.
 
+    Give --endpoint with keys, or --stack to use a deployed stack's S3 ingress host and
+    the Spark user's credentials from the cluster.
+    """
     from lakehouse.catalog import CATALOG
     from lakehouse.datagen.landing import GeneratorSettings
     from lakehouse.datagen.landing import generate as generate_landing
     from lakehouse.s3 import ObjectStore, S3Endpoint
 
-    console = Console()
+    if stack:
+        from lakehouse.ops.cluster import Cluster
+        from lakehouse.ops.endpoints import HostUnresolvable, ensure_resolvable
+        from lakehouse.ops.stacks import load_stack_config
+
+        cfg = load_stack_config(stack)
+        creds = Cluster(cfg.kube_context).spark_s3(cfg.spark.jobs_namespace)
+        scheme = "https" if cfg.ingress.tls.enabled else "http"
+        try:
+            endpoint = ensure_resolvable(f"{scheme}://{cfg.ingress.hosts.s3}")
+        except HostUnresolvable as err:
+            raise fail(str(err)) from None
+        access_key, secret_key, bucket = creds.user, creds.password, cfg.bucket
+    if not (endpoint and access_key and secret_key):
+        raise fail("give --stack, or --endpoint with --access-key and --secret-key")
     try:
         settings = GeneratorSettings(scale, seed, fraction)
         store = ObjectStore(S3Endpoint(endpoint, access_key, secret_key), bucket)
         generate_landing(
-            store,
-            settings,
-            change_batches,
-            CATALOG.with_bucket(bucket),
-            log=console.log,
+            store, settings, change_batches, CATALOG.with_bucket(bucket), log=console().log
         )
     except ValueError as err:
         raise fail(str(err)) from None
@@ -89,19 +102,72 @@ def generate(
 @app.command()
 def prepare() -> None:
     """Download the Spark jars and build the MinIO server once (for demo, tests, bench)."""
-    from rich.console import Console
-
     from lakehouse.datagen.tpch import GeneratorUnavailable
     from lakehouse.demo import PrerequisiteMissing
     from lakehouse.local.jars import JarUnavailable
     from lakehouse.local.minio import MinioUnavailable
     from lakehouse.local.prepare import prepare as prepare_local
 
-    console = Console()
     try:
-        prepare_local(log=console.log)
+        prepare_local(log=console().log)
     except (PrerequisiteMissing, MinioUnavailable, JarUnavailable, GeneratorUnavailable) as err:
         raise fail(str(err)) from None
+
+
+@app.command()
+def render(
+    stack: Annotated[str, typer.Option("--stack", "-s", help="dev or prod")] = "dev",
+    out: Annotated[Path, typer.Option("--out", "-o", help="directory for the YAML files")] = Path(
+        "out/dev"
+    ),
+) -> None:
+    """Write every Kubernetes object the stack declares as YAML (secrets redacted), no cluster."""
+    from lakehouse_infra.config import ConfigError
+    from lakehouse_infra.render import StackNotFound, render_stack, write
+
+    try:
+        rendering = render_stack(stack)
+    except (ConfigError, StackNotFound) as err:
+        raise fail(str(err)) from None
+    written = write(rendering, out)
+    console().print(
+        f"{len(rendering.objects)} objects and {len(rendering.releases)} Helm releases of stack "
+        f"{stack} written to {out}/ ({len(written)} files); secret values are redacted"
+    )
+
+
+@app.command()
+def manifests(
+    write: Annotated[bool, typer.Option("--write", help="rewrite spark-apps/manifests/")] = False,
+) -> None:
+    """Show (or --write) the SparkApplication YAML for kubectl users, from the one definition."""
+    from lakehouse.paths import REPO_ROOT
+    from lakehouse.sparkapps import kubectl_manifests, to_yaml
+
+    root = REPO_ROOT / "spark-apps" / "manifests"
+    generated = kubectl_manifests()
+    if not write:
+        for name, obj in generated.items():
+            typer.echo(f"--- # {name}\n{to_yaml(obj)}")
+        return
+    for stale in root.rglob("*.yaml"):
+        if stale.relative_to(root).as_posix() not in generated:
+            stale.unlink()
+    for name, obj in generated.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(to_yaml(obj))
+    console().print(f"wrote {len(generated)} manifests to {root}")
+
+
+app.add_typer(cluster_cmds.cluster_app, name="cluster")
+app.add_typer(cluster_cmds.image_app, name="image")
+app.add_typer(cluster_cmds.pipeline_app, name="pipeline")
+app.command()(cluster_cmds.up)
+app.command()(cluster_cmds.preview)
+app.command()(cluster_cmds.destroy)
+app.command()(cluster_cmds.query)
+app.command()(cluster_cmds.status)
 
 
 def main() -> None:
