@@ -81,7 +81,8 @@ class IngressController(pulumi.ComponentResource):
         """An Ingress for one host, with TLS when the stack asks for it."""
         tls = self.cfg.tls
         meta_annotations = dict(annotations or {})
-        spec: dict[str, Any] = {
+        # Any: a plain dict in the Ingress API's shape (the typed Args would add nothing).
+        spec: Any = {
             "ingressClassName": self.cfg.class_name,
             "rules": [
                 {

@@ -33,9 +33,8 @@ def selector(name: str, component: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": name, "app.kubernetes.io/component": component}
 
 
-def metadata(
-    name: str, namespace: str, object_labels: dict[str, str], **extra: Any
-) -> dict[str, Any]:
+def metadata(name: str, namespace: str, object_labels: dict[str, str], **extra: Any) -> Any:
+    """ObjectMeta as a plain dict (typed Any: the SDK's TypedDicts add nothing here)."""
     return {"name": name, "namespace": namespace, "labels": object_labels, **extra}
 
 

@@ -43,6 +43,10 @@ class SparkPlatform(pulumi.ComponentResource):
             spark.operator_namespace, COMPONENT, "restricted", child
         )
         self.jobs_namespace = kube.namespace(spark.jobs_namespace, "spark-jobs", "baseline", child)
+        keys: dict[str, pulumi.Input[str]] = {
+            ACCESS_KEY_ENV: credentials.spark.user,
+            SECRET_KEY_ENV: credentials.spark.password,
+        }
         self.secret = k8s.core.v1.Secret(
             CREDENTIALS_SECRET,
             metadata=kube.metadata(
@@ -51,10 +55,7 @@ class SparkPlatform(pulumi.ComponentResource):
                 kube.labels(CREDENTIALS_SECRET, "spark-jobs"),
             ),
             type="Opaque",
-            string_data={
-                ACCESS_KEY_ENV: credentials.spark.user,
-                SECRET_KEY_ENV: credentials.spark.password,
-            },
+            string_data=keys,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.jobs_namespace]),
         )
         chart = versions.SPARK_OPERATOR_CHART

@@ -198,6 +198,10 @@ def merge_changes(target: DeltaTable, changes: DataFrame, dataset: Dataset) -> N
     )
 
 
+def _is_empty(spark: SparkSession, uri: str) -> bool:
+    return spark.read.format("delta").load(uri).limit(1).count() == 0
+
+
 def apply_batch(
     spark: SparkSession, catalog: LakeCatalog, dataset: Dataset, batch_id: int
 ) -> BatchResult:
@@ -222,10 +226,19 @@ def apply_batch(
         result.rows_in = sum(counts.values())
         app = f"lakehouse.silver.{dataset.name}"
         if result.rows_applied:
-            target = DeltaTable.forPath(spark, silver_uri)
-            with delta_io.GuardedDml(spark, silver_uri, app, batch_id) as guard:
-                merge_changes(target, typed_changes(classified, dataset), dataset)
-            result.committed = guard.outcome.committed
+            changes = typed_changes(classified, dataset)
+            if _is_empty(spark, silver_uri):
+                # Nothing to match against (the first batch): an append of the upserts is
+                # what the MERGE would do, without joining the batch to an empty table.
+                columns = [f.name for f in silver_schema(dataset).fields]
+                inserts = changes.where(F.col(OP_COLUMN) != OP_DELETE).select(*columns)
+                outcome = delta_io.append_idempotent(inserts, silver_uri, app, batch_id)
+            else:
+                target = DeltaTable.forPath(spark, silver_uri)
+                with delta_io.GuardedDml(spark, silver_uri, app, batch_id) as guard:
+                    merge_changes(target, changes, dataset)
+                outcome = guard.outcome
+            result.committed = outcome.committed
             if not result.committed:
                 result.note = "already merged by an earlier attempt"
         if result.rows_rejected:
