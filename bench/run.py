@@ -47,8 +47,13 @@ def floor_pyarrow(endpoint: S3Endpoint, catalog: LakeCatalog, out_bucket: str) -
     import pyarrow.parquet as pq
     from pyarrow import fs
 
-    s3 = fs.S3FileSystem(access_key=endpoint.access_key, secret_key=endpoint.secret_key,
-                         endpoint_override=endpoint.url, scheme="http", region=endpoint.region)
+    s3 = fs.S3FileSystem(
+        access_key=endpoint.access_key,
+        secret_key=endpoint.secret_key,
+        endpoint_override=endpoint.url,
+        scheme="http",
+        region=endpoint.region,
+    )
     rows = 0
     started = time.perf_counter()
     for dataset in TPCH_DATASETS:
@@ -71,14 +76,18 @@ def naive_rebuild(spark: Any, source: LakeCatalog, target: LakeCatalog) -> dict[
     started = time.perf_counter()
     for dataset in TPCH_DATASETS:
         frames = []
-        for batch_id, uri in sorted(landing.list_batches(spark, source.landing_uri(dataset.name)).items()):
+        for batch_id, uri in sorted(
+            landing.list_batches(spark, source.landing_uri(dataset.name)).items()
+        ):
             raw = landing.read_batch(spark, dataset, landing.list_files(spark, uri))
             if raw is not None:
                 frames.append(raw.withColumn("_batch_id", F.lit(batch_id).cast("bigint")))
         bronze = frames[0]
         for frame in frames[1:]:
             bronze = bronze.unionByName(frame)
-        bronze.write.format("delta").mode("overwrite").save(target.table_uri(Layer.BRONZE, dataset.name))
+        bronze.write.format("delta").mode("overwrite").save(
+            target.table_uri(Layer.BRONZE, dataset.name)
+        )
     timings["bronze"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -86,13 +95,23 @@ def naive_rebuild(spark: Any, source: LakeCatalog, target: LakeCatalog) -> dict[
         bronze = spark.read.format("delta").load(target.table_uri(Layer.BRONZE, dataset.name))
         typed = [validation.typed(c).alias(c.name) for c in dataset.columns]
         seq = F.expr("try_cast(_change_seq AS bigint)")
-        keyed = bronze.select(*typed, F.coalesce(F.upper("_op"), F.lit("U")).alias("op"),
-                              seq.alias("seq"), "_batch_id")
-        latest = Window.partitionBy(*dataset.key).orderBy(F.col("seq").desc_nulls_last(),
-                                                          F.col("_batch_id").desc())
-        silver = (keyed.withColumn("rn", F.row_number().over(latest))
-                  .where("rn = 1 AND op <> 'D'").drop("rn", "op", "seq"))
-        silver.write.format("delta").mode("overwrite").save(target.table_uri(Layer.SILVER, dataset.name))
+        keyed = bronze.select(
+            *typed,
+            F.coalesce(F.upper("_op"), F.lit("U")).alias("op"),
+            seq.alias("seq"),
+            "_batch_id",
+        )
+        latest = Window.partitionBy(*dataset.key).orderBy(
+            F.col("seq").desc_nulls_last(), F.col("_batch_id").desc()
+        )
+        silver = (
+            keyed.withColumn("rn", F.row_number().over(latest))
+            .where("rn = 1 AND op <> 'D'")
+            .drop("rn", "op", "seq")
+        )
+        silver.write.format("delta").mode("overwrite").save(
+            target.table_uri(Layer.SILVER, dataset.name)
+        )
     timings["silver"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -104,22 +123,26 @@ def naive_rebuild(spark: Any, source: LakeCatalog, target: LakeCatalog) -> dict[
         if table.name == "users_by_location":
             continue
         gold.DEFINITIONS[table.name].build(read).write.format("delta").mode("overwrite").save(
-            target.table_uri(Layer.GOLD, table.name))
+            target.table_uri(Layer.GOLD, table.name)
+        )
     timings["gold"] = time.perf_counter() - started
     return timings
 
 
 def layer_rows(results: list[Any], layer: str) -> int:
-    return sum(r.rows_in if layer != "gold" else r.rows_applied for r in results if r.layer == layer)
+    return sum(
+        r.rows_in if layer != "gold" else r.rows_applied for r in results if r.layer == layer
+    )
 
 
 def bench_scale(scale: float, cores: int, driver_memory: str) -> dict[str, Any]:
     from lakehouse_jobs.main import run_layers
     from lakehouse_jobs.session import LocalSpark, build_session
 
-    tpch = CATALOG.select_datasets(["tpch"])
     with LocalMinio(log=log.info) as minio:
-        endpoint = S3Endpoint(minio.endpoint, minio.credentials.access_key, minio.credentials.secret_key)
+        endpoint = S3Endpoint(
+            minio.endpoint, minio.credentials.access_key, minio.credentials.secret_key
+        )
         # One bucket per scale: Hadoop caches S3A clients per bucket for the JVM's lifetime,
         # and each scale runs its own MinIO.
         label = f"{scale:g}".replace(".", "-")
@@ -131,24 +154,37 @@ def bench_scale(scale: float, cores: int, driver_memory: str) -> dict[str, Any]:
         gen_seconds, _ = timed(lambda: generate(store, settings, 0, catalog, log=log.info))
 
         floor_seconds, floor_rows = floor_pyarrow(endpoint, catalog, naive.bucket)
-        spark = build_session("lakehouse-bench", LocalSpark(endpoint, cores=cores,
-                                                            driver_memory=driver_memory,
-                                                            shuffle_partitions=cores * 2))
+        spark = build_session(
+            "lakehouse-bench",
+            LocalSpark(
+                endpoint, cores=cores, driver_memory=driver_memory, shuffle_partitions=cores * 2
+            ),
+        )
         try:
             snapshot: dict[str, Any] = {}
             for layer in ("bronze", "silver", "gold"):
-                seconds, results = timed(lambda layer=layer: run_layers(spark, catalog, layer, ["tpch"]))
+                seconds, results = timed(
+                    lambda layer=layer: run_layers(spark, catalog, layer, ["tpch"])
+                )
                 rows = layer_rows(results, layer)
-                snapshot[layer] = {"seconds": round(seconds, 2), "rows": rows,
-                                   "rows_per_second": round(rows / seconds, 1) if seconds else None}
+                snapshot[layer] = {
+                    "seconds": round(seconds, 2),
+                    "rows": rows,
+                    "rows_per_second": round(rows / seconds, 1) if seconds else None,
+                }
                 log.info("snapshot %s: %.1fs for %d rows", layer, seconds, rows)
 
             generate(store, settings, 1, catalog, log=log.info)  # batch 2: about 1% of the orders
             change: dict[str, Any] = {}
             for layer in ("bronze", "silver", "gold"):
-                seconds, results = timed(lambda layer=layer: run_layers(spark, catalog, layer, ["tpch"]))
-                change[layer] = {"seconds": round(seconds, 2), "rows": layer_rows(results, layer),
-                                 "notes": sorted({r.note for r in results if r.note})}
+                seconds, results = timed(
+                    lambda layer=layer: run_layers(spark, catalog, layer, ["tpch"])
+                )
+                change[layer] = {
+                    "seconds": round(seconds, 2),
+                    "rows": layer_rows(results, layer),
+                    "notes": sorted({r.note for r in results if r.note}),
+                }
                 log.info("change batch %s: %.1fs", layer, seconds)
             naive_timings = naive_rebuild(spark, catalog, naive)
             log.info("naive rebuild: %s", naive_timings)
@@ -159,32 +195,48 @@ def bench_scale(scale: float, cores: int, driver_memory: str) -> dict[str, Any]:
     return {
         "scale_factor": scale,
         "landing_generation_seconds": round(gen_seconds, 2),
-        "floor": {"seconds": round(floor_seconds, 2), "rows": floor_rows,
-                  "rows_per_second": round(floor_rows / floor_seconds, 1)},
+        "floor": {
+            "seconds": round(floor_seconds, 2),
+            "rows": floor_rows,
+            "rows_per_second": round(floor_rows / floor_seconds, 1),
+        },
         "snapshot": snapshot,
         "change_batch": change,
         "naive_rebuild": {k: round(v, 2) for k, v in naive_timings.items()},
         "ratios": {
             "bronze_over_floor": round(snapshot["bronze"]["seconds"] / floor_seconds, 2),
             "incremental_over_naive": round(incremental_total / naive_total, 3),
-            **{f"{layer}_incremental_over_naive": round(change[layer]["seconds"] / naive_timings[layer], 3)
-               for layer in ("bronze", "silver", "gold")},
+            **{
+                f"{layer}_incremental_over_naive": round(
+                    change[layer]["seconds"] / naive_timings[layer], 3
+                )
+                for layer in ("bronze", "silver", "gold")
+            },
         },
     }
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
-    print(f"\n{'scale':>6} {'layer':7} {'snapshot s':>10} {'rows/s':>11} {'change s':>9} {'naive s':>8}")
+    print(
+        f"\n{'scale':>6} {'layer':7} {'snapshot s':>10} {'rows/s':>11} "
+        f"{'change s':>9} {'naive s':>8}"
+    )
     for r in results:
         for layer in ("bronze", "silver", "gold"):
             snap = r["snapshot"][layer]
-            print(f"{r['scale_factor']:>6g} {layer:7} {snap['seconds']:>10.1f} "
-                  f"{snap['rows_per_second'] or 0:>11,.0f} {r['change_batch'][layer]['seconds']:>9.1f} "
-                  f"{r['naive_rebuild'][layer]:>8.1f}")
+            print(
+                f"{r['scale_factor']:>6g} {layer:7} {snap['seconds']:>10.1f} "
+                f"{snap['rows_per_second'] or 0:>11,.0f} "
+                f"{r['change_batch'][layer]['seconds']:>9.1f} "
+                f"{r['naive_rebuild'][layer]:>8.1f}"
+            )
         ratios = r["ratios"]
-        print(f"{'':>6} floor {r['floor']['seconds']:.1f}s ({r['floor']['rows_per_second']:,.0f} rows/s); "
-              f"bronze/floor = {ratios['bronze_over_floor']}; "
-              f"incremental/naive = {ratios['incremental_over_naive']}")
+        print(
+            f"{'':>6} floor {r['floor']['seconds']:.1f}s "
+            f"({r['floor']['rows_per_second']:,.0f} rows/s); "
+            f"bronze/floor = {ratios['bronze_over_floor']}; "
+            f"incremental/naive = {ratios['incremental_over_naive']}"
+        )
 
 
 def main() -> None:
@@ -200,7 +252,11 @@ def main() -> None:
     results = [bench_scale(scale, args.cores, args.driver_memory) for scale in args.scales]
     document = {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"platform": platform.platform(), "cpus": args.cores, "python": platform.python_version()},
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": args.cores,
+            "python": platform.python_version(),
+        },
         "versions": {"spark": versions.SPARK_VERSION, "delta": versions.DELTA_VERSION},
         "results": results,
     }

@@ -160,7 +160,8 @@ class DremioConfig(Section):
             if mib < DREMIO_MIN_MEMORY_MIB:
                 raise ValueError(
                     f"dremio.{key} is {mib}: Dremio refuses to start below "
-                    f"{DREMIO_MIN_MEMORY_MIB} MiB; set dremio.{key} to {DREMIO_MIN_MEMORY_MIB} or more"
+                    f"{DREMIO_MIN_MEMORY_MIB} MiB; set dremio.{key} to "
+                    f"{DREMIO_MIN_MEMORY_MIB} or more"
                 )
         if self.executors < 1:
             raise ValueError(

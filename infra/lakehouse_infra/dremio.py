@@ -39,6 +39,8 @@ CLIENT_SERVICE = "dremio-client"
 CLUSTER_SERVICE = "dremio-cluster"
 ZK_HEADLESS, ZK_SERVICE = "zk-hs", "zk"
 ADMIN_SECRET, LAKE_SECRET, CORE_SITE_SECRET = "dremio-admin", "dremio-lake", "dremio-core-site"
+# ZooKeeper's "are you ok" four-letter word, over bash's /dev/tcp (the image has no nc).
+ZK_RUOK = '[ "$(echo ruok | (exec 3<>/dev/tcp/127.0.0.1/2181; cat >&3; cat <&3))" = imok ]'
 
 
 def zookeeper_connect(replicas: int) -> str:
@@ -103,6 +105,7 @@ class Dremio(pulumi.ComponentResource):
         self,
         name: str,
         cfg: StackConfig,
+        *,
         credentials: LakeCredentials,
         store: ObjectStore,
         ingress: IngressController,
@@ -145,7 +148,8 @@ class Dremio(pulumi.ComponentResource):
             metadata=kube.metadata(
                 CORE_SITE_SECRET, NAMESPACE, kube.labels(CORE_SITE_SECRET, COMPONENT)
             ),
-            string_data={"core-site.xml": pulumi.Output.secret(site)},
+            # Secret already: it is derived from a secret password.
+            string_data={"core-site.xml": site},
             opts=in_ns,
         )
         conf = dremio_conf(cfg.bucket, self.zookeeper)
@@ -175,23 +179,26 @@ class Dremio(pulumi.ComponentResource):
             },
             opts=in_ns,
         )
+        after_storage = pulumi.ResourceOptions(
+            parent=self, depends_on=[*storage_ready, self.cluster_service]
+        )
         self.coordinator = self._node_set(
             "coordinator",
-            1,
-            self.cfg.coordinator_memory(),
-            self.cfg.coordinator_memory_mib,
-            self.cfg.coordinator_cpu,
-            self.cfg.coordinator_volume,
-            pulumi.ResourceOptions(parent=self, depends_on=[*storage_ready, self.cluster_service]),
+            replicas=1,
+            memory=self.cfg.coordinator_memory(),
+            container_mib=self.cfg.coordinator_memory_mib,
+            cpu=self.cfg.coordinator_cpu,
+            volume=self.cfg.coordinator_volume,
+            opts=after_storage,
         )
         self.executors = self._node_set(
             "executor",
-            self.cfg.executors,
-            self.cfg.executor_memory(),
-            self.cfg.executor_memory_mib,
-            self.cfg.executor_cpu,
-            self.cfg.executor_volume,
-            pulumi.ResourceOptions(parent=self, depends_on=[*storage_ready, self.cluster_service]),
+            replicas=self.cfg.executors,
+            memory=self.cfg.executor_memory(),
+            container_mib=self.cfg.executor_memory_mib,
+            cpu=self.cfg.executor_cpu,
+            volume=self.cfg.executor_volume,
+            opts=after_storage,
         )
         coordinator_select = kube.selector(NAME, "coordinator")
         self.client_service = k8s.core.v1.Service(
@@ -226,21 +233,21 @@ class Dremio(pulumi.ComponentResource):
         )
         self.ingress = ingress.route(
             "dremio",
-            NAMESPACE,
-            cfg.ingress.hosts.dremio,
-            CLIENT_SERVICE,
-            WEB_PORT,
-            COMPONENT,
-            in_ns,
+            namespace=NAMESPACE,
+            host=cfg.ingress.hosts.dremio,
+            service=CLIENT_SERVICE,
+            port=WEB_PORT,
+            component=COMPONENT,
+            opts=in_ns,
         )
         self.flight_ingress = ingress.route(
             "dremio-flight",
-            NAMESPACE,
-            cfg.ingress.hosts.flight,
-            "dremio-flight",
-            FLIGHT_PORT,
-            COMPONENT,
-            in_ns,
+            namespace=NAMESPACE,
+            host=cfg.ingress.hosts.flight,
+            service="dremio-flight",
+            port=FLIGHT_PORT,
+            component=COMPONENT,
+            opts=in_ns,
         )
         self.bootstrap_job = self._bootstrap_job(cfg, store, job_image)
         self.register_outputs(
@@ -357,7 +364,7 @@ class Dremio(pulumi.ComponentResource):
                                     [
                                         "bash",
                                         "-c",
-                                        '[ "$(echo ruok | (exec 3<>/dev/tcp/127.0.0.1/2181; cat >&3; cat <&3))" = imok ]',
+                                        ZK_RUOK,
                                     ],
                                     period=10,
                                 ),
@@ -394,6 +401,7 @@ class Dremio(pulumi.ComponentResource):
     def _node_set(
         self,
         role: str,
+        *,
         replicas: int,
         memory: DremioMemory,
         container_mib: int,
@@ -427,7 +435,8 @@ class Dremio(pulumi.ComponentResource):
                 "livenessProbe": kube.tcp_probe("fabric", period=20, failures=3),
             }
         wait_for_zookeeper = (
-            f"until nc -w 2 {kube.service_dns(ZK_SERVICE, NAMESPACE)} 2181 </dev/null >/dev/null 2>&1; "
+            f"until nc -w 2 {kube.service_dns(ZK_SERVICE, NAMESPACE)} 2181 "
+            "</dev/null >/dev/null 2>&1; "
             "do echo waiting for ZooKeeper; sleep 2; done"
         )
         affinity: dict[str, Any] = {}
@@ -515,7 +524,8 @@ class Dremio(pulumi.ComponentResource):
                                         "memory": f"{container_mib}Mi",
                                     },
                                 },
-                                # Dremio writes below /opt/dremio at runtime: the root stays writable.
+                                # Dremio writes below /opt/dremio at runtime:
+                                # its root filesystem stays writable.
                                 "securityContext": kube.container_security(read_only_root=False),
                                 **probes,
                                 "volumeMounts": [

@@ -70,6 +70,7 @@ class IngressController(pulumi.ComponentResource):
     def route(
         self,
         name: str,
+        *,
         namespace: str,
         host: str,
         service: str,

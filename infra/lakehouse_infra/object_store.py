@@ -132,7 +132,7 @@ def lifecycle(days: int) -> dict[str, Any]:
     }
 
 
-PROVISION_SCRIPT = """\
+PROVISION_SCRIPT = f"""\
 # Provision the lake. Every command is idempotent: safe to run again.
 set -eu
 mc alias set lake "$MINIO_URL" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" --api S3v4 >/dev/null
@@ -141,14 +141,14 @@ mc ready lake
 mc mb --ignore-existing "lake/$BUCKET"
 mc version enable "lake/$BUCKET"
 mc ilm import "lake/$BUCKET" < /provision/lifecycle.json
-mc admin policy create lake {spark_policy} /provision/spark-policy.json
-mc admin policy create lake {dremio_policy} /provision/dremio-policy.json
+mc admin policy create lake {SPARK_POLICY} /provision/spark-policy.json
+mc admin policy create lake {DREMIO_POLICY} /provision/dremio-policy.json
 mc admin user add lake "$SPARK_ACCESS_KEY" "$SPARK_SECRET_KEY"
-mc admin policy attach lake {spark_policy} --user "$SPARK_ACCESS_KEY"
+mc admin policy attach lake {SPARK_POLICY} --user "$SPARK_ACCESS_KEY"
 mc admin user add lake "$DREMIO_ACCESS_KEY" "$DREMIO_SECRET_KEY"
-mc admin policy attach lake {dremio_policy} --user "$DREMIO_ACCESS_KEY"
+mc admin policy attach lake {DREMIO_POLICY} --user "$DREMIO_ACCESS_KEY"
 echo "bucket $BUCKET and users ready"
-""".format(spark_policy=SPARK_POLICY, dremio_policy=DREMIO_POLICY)
+"""
 
 
 def minio_endpoint() -> str:
@@ -371,21 +371,21 @@ class ObjectStore(pulumi.ComponentResource):
         self.provision_job = self._provision_job(cfg, store.mc_image, provision_data)
         self.console_ingress = ingress.route(
             "minio-console",
-            NAMESPACE,
-            cfg.ingress.hosts.console,
-            CONSOLE_SERVICE,
-            CONSOLE_PORT,
-            COMPONENT,
-            in_ns,
+            namespace=NAMESPACE,
+            host=cfg.ingress.hosts.console,
+            service=CONSOLE_SERVICE,
+            port=CONSOLE_PORT,
+            component=COMPONENT,
+            opts=in_ns,
         )
         self.s3_ingress = ingress.route(
             "minio-s3",
-            NAMESPACE,
-            cfg.ingress.hosts.s3,
-            API_SERVICE,
-            API_PORT,
-            COMPONENT,
-            in_ns,
+            namespace=NAMESPACE,
+            host=cfg.ingress.hosts.s3,
+            service=API_SERVICE,
+            port=API_PORT,
+            component=COMPONENT,
+            opts=in_ns,
         )
         self.register_outputs(
             {

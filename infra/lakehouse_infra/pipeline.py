@@ -7,6 +7,8 @@ With ``pipeline.runOnDeploy`` the stack also declares one run of the whole pipel
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -37,8 +39,8 @@ def job_settings(cfg: StackConfig, image: str, managed_by: str = "pulumi") -> Jo
 
 
 def _custom_resource(
-    name: str, obj: dict, opts: pulumi.ResourceOptions
-) -> k8s.apiextensions.CustomResource:  # type: ignore[type-arg]
+    name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions
+) -> k8s.apiextensions.CustomResource:
     return k8s.apiextensions.CustomResource(
         name,
         api_version=obj["apiVersion"],
@@ -54,6 +56,7 @@ class Pipeline(pulumi.ComponentResource):
         self,
         name: str,
         cfg: StackConfig,
+        *,
         store: ObjectStore,
         spark: SparkPlatform,
         image: str,

@@ -35,8 +35,16 @@ def deploy() -> None:
     ingress = IngressController("ingress", cfg, opts)
     store = ObjectStore("object-store", cfg, credentials, ingress, opts)
     spark = SparkPlatform("spark", cfg, credentials, opts)
-    dremio = Dremio("dremio", cfg, credentials, store, ingress, job_image, opts)
-    Pipeline("pipeline", cfg, store, spark, job_image, opts)
+    dremio = Dremio(
+        "dremio",
+        cfg,
+        credentials=credentials,
+        store=store,
+        ingress=ingress,
+        job_image=job_image,
+        opts=opts,
+    )
+    Pipeline("pipeline", cfg, store=store, spark=spark, image=job_image, opts=opts)
 
     hosts = cfg.ingress.hosts
     pulumi.export("dremioUrl", ingress.url(hosts.dremio))

@@ -20,7 +20,7 @@ import yaml
 from lakehouse.paths import REPO_ROOT
 
 # The marker Pulumi uses for secret values in serialized resource inputs.
-SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
+SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # noqa: S105 (a marker, not a secret)
 REDACTED = "<redacted>"
 PROJECT = "lakehouse"
 
@@ -73,7 +73,7 @@ def stack_config(stack: str, root: Path = REPO_ROOT) -> dict[str, Any]:
 
 
 def _normalise(value: Any, path: str, found: list[str], redact: bool) -> Any:
-    """Plain YAML values: unwrap secrets (noting where), integral floats to ints, assets to paths."""
+    """Plain YAML: unwrap secrets (noting where), integral floats to ints, assets to paths."""
     if isinstance(value, dict):
         if SECRET_SIGNATURE in value:
             found.append(path)
@@ -118,8 +118,10 @@ class _RecordingMocks(pulumi.runtime.Mocks):
         self._record(args.typ, args.name, args.inputs)
         return f"{args.name}-id", outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
-        return {}
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
 
     def _record(self, typ: str, name: str, inputs: dict[str, Any]) -> None:
         found: list[str] = []
@@ -162,7 +164,7 @@ def render_stack(
         _RecordingMocks(rendering, redact), project=PROJECT, stack=stack, preview=False
     )
 
-    @pulumi.runtime.test  # type: ignore[misc]
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def program() -> None:
         deploy()
 

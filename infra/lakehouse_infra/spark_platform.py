@@ -19,7 +19,7 @@ from lakehouse_infra.credentials import LakeCredentials
 from lakehouse_infra.ingress import values_files
 
 COMPONENT = "spark"
-CREDENTIALS_SECRET = "lakehouse-spark-s3"
+CREDENTIALS_SECRET = "lakehouse-spark-s3"  # noqa: S105 (a Secret name)
 
 
 class SparkPlatform(pulumi.ComponentResource):

@@ -53,8 +53,10 @@ def bronze_schema(dataset: Dataset) -> StructType:
 def pending_batches(landed: dict[int, str], ingested: list[int], dataset: str) -> list[int]:
     """Batches to ingest, in order; refuses a batch older than the newest one ingested."""
     done = set(ingested)
-    newest = max(done) if done else None
-    late = sorted(b for b in landed if b not in done and newest is not None and b < newest)
+    if not done:
+        return sorted(landed)
+    newest = max(done)
+    late = sorted(b for b in landed if b not in done and b < newest)
     if late:
         raise LateBatchError(
             f"{dataset}: landing batch(es) {late} arrived after batch {newest} was ingested. "

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.catalog import GoldTable, LakeCatalog, Layer
@@ -182,7 +182,7 @@ def _merge_groups(
     marker = "__present"
     source = groups.join(rebuilt.withColumn(marker, F.lit(True)), list(key), "left")
     on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in key)
-    values = {f"`{c}`": f"s.`{c}`" for c in rebuilt.columns}
+    values: dict[str, str | Column] = {f"`{c}`": f"s.`{c}`" for c in rebuilt.columns}
     (
         DeltaTable.forPath(spark, uri)
         .alias("t")
@@ -240,7 +240,11 @@ def refresh_table(spark: SparkSession, catalog: LakeCatalog, gold: GoldTable) ->
         groups.unpersist()
         outcome = guard.outcome
         result.note = "merged touched groups"
-        counted = ("numTargetRowsInserted", "numTargetRowsUpdated", "numTargetRowsDeleted")
+        counted: tuple[str, ...] = (
+            "numTargetRowsInserted",
+            "numTargetRowsUpdated",
+            "numTargetRowsDeleted",
+        )
     else:
         table = definition.build(read)
         delta_io.ensure_table(spark, uri, table.schema, delta_io.BASE_PROPERTIES)

@@ -187,7 +187,9 @@ def _newer_condition(dataset: Dataset) -> str:
 def merge_changes(target: DeltaTable, changes: DataFrame, dataset: Dataset) -> None:
     on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in dataset.key)
     newer = _newer_condition(dataset)
-    values = {f"`{f.name}`": f"s.`{f.name}`" for f in silver_schema(dataset).fields}
+    values: dict[str, str | Column] = {
+        f"`{f.name}`": f"s.`{f.name}`" for f in silver_schema(dataset).fields
+    }
     (
         target.alias("t")
         .merge(changes.alias("s"), on)

@@ -133,13 +133,13 @@ def _make_handler(fake: FakeDremio) -> type[BaseHTTPRequestHandler]:
             route = getattr(self, "_route_" + method.lower())
             route(parsed.path, parse_qs(parsed.query))
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             self._handle("GET")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._handle("POST")
 
-        def do_PUT(self) -> None:  # noqa: N802
+        def do_PUT(self) -> None:
             self._handle("PUT")
 
         # --- routes -------------------------------------------------------------------

@@ -28,7 +28,8 @@ def test_every_builtin_object_validates_strictly(rendering: Rendering, k8s_versi
             kubernetes_validate.validate(obj, k8s_version, strict=True)
         except kubernetes_validate.ValidationError as err:
             pytest.fail(
-                f"{obj['kind']} {obj['metadata']['name']} is invalid on {k8s_version}: {err.message}"
+                f"{obj['kind']} {obj['metadata']['name']} is invalid on {k8s_version}: "
+                f"{err.message}"
             )
         checked += 1
     assert checked >= 25, f"only {checked} objects rendered: did the program stop early?"

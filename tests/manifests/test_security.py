@@ -124,7 +124,8 @@ def test_spark_credentials_come_from_a_secret_not_from_spark_conf() -> None:
 
 
 DEFAULT_PASSWORDS = re.compile(
-    r"minioadmin|console123|minio123|rootPassword: *['\"]?[a-z0-9]|password *[:=] *['\"](password|admin|secret)['\"]",
+    r"minioadmin|console123|minio123|rootPassword: *['\"]?[a-z0-9]"
+    r"|password *[:=] *['\"](password|admin|secret)['\"]",
     re.IGNORECASE,
 )
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import shutil
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 from lakehouse import jobimage, versions
 from lakehouse.paths import REPO_ROOT

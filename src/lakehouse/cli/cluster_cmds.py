@@ -145,17 +145,13 @@ def pipeline_run(
     cfg, cluster = _connect(stack)
     settings = job_settings(cfg, cfg.spark.image(job_image_ref()), managed_by="lakehouse-cli")
     with console().status("submitting") as status:
+
+        def on_state(name: str, state: str) -> None:
+            status.update(f"{name}: {state or 'NEW'}")
+            console().log(f"{name}: {state or 'NEW'}")
+
         try:
-            runs = pipeline_run.run(
-                cluster,
-                settings,
-                layer,
-                on_state=lambda name, state: (
-                    status.update(f"{name}: {state or 'NEW'}"),
-                    console().log(f"{name}: {state or 'NEW'}"),
-                ),
-                timeout=timeout,
-            )
+            runs = pipeline_run.run(cluster, settings, layer, on_state=on_state, timeout=timeout)
         except (pipeline_run.PipelineFailed, ValueError) as err:
             raise fail(str(err)) from None
     for r in runs:

@@ -12,6 +12,7 @@ import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 from lakehouse.catalog import (
@@ -96,7 +97,7 @@ def generate(
         snapshot = tpch.generate_snapshot(settings.scale, Path(tmp))
         for dataset in TPCH_DATASETS:
             key = catalog.landing_key(dataset.name, SNAPSHOT_BATCH) + f"{dataset.name}.csv"
-            upload(key, lambda key=key, path=snapshot[dataset.name]: store.put_file(key, path))
+            upload(key, partial(store.put_file, key, snapshot[dataset.name]))
         if change_batches:
             generator = changes.ChangeGenerator(
                 snapshot["orders"],
@@ -108,33 +109,17 @@ def generate(
             for batch_id in range(SNAPSHOT_BATCH + 1, SNAPSHOT_BATCH + 1 + change_batches):
                 batch = generator.next_batch(batch_id)
                 report.change_counts[batch_id] = batch.counts()
-                for dataset, rows in (("orders", batch.orders), ("lineitem", batch.lineitem)):
-                    key = catalog.landing_key(dataset, batch_id) + f"{dataset}-changes.csv"
-                    path = Path(tmp) / format_batch_id(batch_id) / f"{dataset}.csv"
-                    columns = catalog.dataset(dataset).column_names
-                    upload(
-                        key,
-                        lambda key=key, path=path, columns=columns, rows=rows: _put_change_file(
-                            store, key, path, columns, rows
-                        ),
-                    )
+                for name, rows in (("orders", batch.orders), ("lineitem", batch.lineitem)):
+                    key = catalog.landing_key(name, batch_id) + f"{name}-changes.csv"
+                    path = Path(tmp) / format_batch_id(batch_id) / f"{name}.csv"
+                    columns = catalog.dataset(name).column_names
+                    upload(key, partial(_put_change_file, store, key, path, columns, rows))
                 log(f"change batch {batch_id}: {batch.counts()}")
     for batch_id in sorted(users.USER_BATCHES):
         key = catalog.landing_key(USERS_DATASET.name, batch_id) + "users.jsonl"
-        upload(
-            key,
-            lambda key=key, batch_id=batch_id: store.put_bytes(key, users.users_jsonl(batch_id)),
-        )
-    store.put_bytes(
-        MANIFEST_KEY,
-        json.dumps(
-            {
-                "settings": wanted,
-                "change_batches": max(
-                    change_batches, int((recorded or {}).get("change_batches", 0) or 0)
-                ),
-            }
-        ).encode(),
-    )
+        upload(key, partial(store.put_bytes, key, users.users_jsonl(batch_id)))
+    generated_before = int(str((recorded or {}).get("change_batches") or 0))
+    manifest = {"settings": wanted, "change_batches": max(change_batches, generated_before)}
+    store.put_bytes(MANIFEST_KEY, json.dumps(manifest).encode())
     log(f"landing: {len(report.uploaded)} files uploaded, {len(report.skipped)} already there")
     return report

@@ -20,15 +20,16 @@ class Cluster:
         from kubernetes import client, config
 
         try:
-            config.load_kube_config(context=context)
+            config.load_kube_config(context=context)  # type: ignore[no-untyped-call]
         except config.ConfigException as err:
             raise RuntimeError(
                 f"cannot use kubeconfig context {context or '(current)'}: {err}; is the cluster "
                 "up (`lakehouse cluster create`) and kubectl configured?"
             ) from None
-        self.core = client.CoreV1Api()
-        self.apps = client.AppsV1Api()
-        self.custom = client.CustomObjectsApi()
+        # The client's responses are untyped models and dicts.
+        self.core: Any = client.CoreV1Api()
+        self.apps: Any = client.AppsV1Api()
+        self.custom: Any = client.CustomObjectsApi()
 
     def secret(self, namespace: str, name: str) -> dict[str, str]:
         obj = self.core.read_namespaced_secret(name, namespace)
@@ -72,7 +73,7 @@ class Cluster:
     def pod_log_tail(self, namespace: str, pod: str, lines: int = 40) -> str:
         try:
             return str(self.core.read_namespaced_pod_log(pod, namespace, tail_lines=lines))
-        except Exception as err:  # noqa: BLE001 - a missing log must not hide the failure
+        except Exception as err:
             return f"(no log for {pod}: {err})"
 
     def ready_replicas(self, namespace: str, kind: str, name: str) -> tuple[int, int]:

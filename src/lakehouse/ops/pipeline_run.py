@@ -55,6 +55,7 @@ def run(
     cluster: Any,
     settings: JobSettings,
     layer: str,
+    *,
     on_state: Callable[[str, str], None],
     timeout: float = 3600.0,
     poll: float = 5.0,

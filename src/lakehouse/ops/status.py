@@ -31,7 +31,7 @@ def workload_check(
 ) -> ComponentHealth:
     try:
         ready, wanted = cluster.ready_replicas(namespace, kind, name)
-    except Exception as err:  # noqa: BLE001 - reported, not raised
+    except Exception as err:
         return ComponentHealth(
             component, False, f"{kind} {namespace}/{name}: {err.__class__.__name__}"
         )
@@ -45,7 +45,7 @@ def workload_check(
 def deployments_check(cluster: Any, component: str, namespace: str) -> ComponentHealth:
     try:
         items = cluster.deployments(namespace)
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         return ComponentHealth(component, False, f"{namespace}: {err.__class__.__name__}")
     if not items:
         return ComponentHealth(component, False, f"no Deployments in {namespace}")
