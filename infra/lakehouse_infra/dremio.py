@@ -163,21 +163,14 @@ class Dremio(pulumi.ComponentResource):
 
         zk = self._zookeeper(in_ns)
         storage_ready = [zk, self.config_map, self.core_site_secret, store.provision_job]
-        self.cluster_service = k8s.core.v1.Service(
+        self.cluster_service = kube.service(
             CLUSTER_SERVICE,
-            metadata=kube.metadata(
-                CLUSTER_SERVICE, NAMESPACE, kube.labels(CLUSTER_SERVICE, COMPONENT)
-            ),
-            spec={
-                "clusterIP": "None",
-                "publishNotReadyAddresses": True,
-                "selector": {"app.kubernetes.io/name": NAME},
-                "ports": [
-                    {"name": "fabric", "port": FABRIC_PORT, "targetPort": "fabric"},
-                    {"name": "conduit", "port": CONDUIT_PORT, "targetPort": "conduit"},
-                ],
-            },
+            NAMESPACE,
+            kube.labels(CLUSTER_SERVICE, COMPONENT),
+            {"app.kubernetes.io/name": NAME},  # coordinator and executors: the fabric
+            {"fabric": FABRIC_PORT, "conduit": CONDUIT_PORT},
             opts=in_ns,
+            headless=True,
         )
         after_storage = pulumi.ResourceOptions(
             parent=self, depends_on=[*storage_ready, self.cluster_service]
@@ -201,35 +194,23 @@ class Dremio(pulumi.ComponentResource):
             opts=after_storage,
         )
         coordinator_select = kube.selector(NAME, "coordinator")
-        self.client_service = k8s.core.v1.Service(
+        self.client_service = kube.service(
             CLIENT_SERVICE,
-            metadata=kube.metadata(
-                CLIENT_SERVICE, NAMESPACE, kube.labels(CLIENT_SERVICE, COMPONENT)
-            ),
-            spec={
-                "selector": coordinator_select,
-                "ports": [
-                    {"name": "web", "port": WEB_PORT, "targetPort": "web"},
-                    {"name": "client", "port": CLIENT_PORT, "targetPort": "client"},
-                    {"name": "flight", "port": FLIGHT_PORT, "targetPort": "flight"},
-                ],
-            },
+            NAMESPACE,
+            kube.labels(CLIENT_SERVICE, COMPONENT),
+            coordinator_select,
+            {"web": WEB_PORT, "client": CLIENT_PORT, "flight": FLIGHT_PORT},
             opts=in_ns,
         )
         # Arrow Flight is gRPC: Traefik must speak HTTP/2 cleartext to the backend.
-        self.flight_service = k8s.core.v1.Service(
+        self.flight_service = kube.service(
             "dremio-flight",
-            metadata=kube.metadata(
-                "dremio-flight",
-                NAMESPACE,
-                kube.labels("dremio-flight", COMPONENT),
-                annotations={"traefik.ingress.kubernetes.io/service.serversscheme": "h2c"},
-            ),
-            spec={
-                "selector": coordinator_select,
-                "ports": [{"name": "flight", "port": FLIGHT_PORT, "targetPort": "flight"}],
-            },
+            NAMESPACE,
+            kube.labels("dremio-flight", COMPONENT),
+            coordinator_select,
+            {"flight": FLIGHT_PORT},
             opts=in_ns,
+            annotations={"traefik.ingress.kubernetes.io/service.serversscheme": "h2c"},
         )
         self.ingress = ingress.route(
             "dremio",
@@ -269,28 +250,11 @@ class Dremio(pulumi.ComponentResource):
             f"server.{i + 1}=zk-{i}.{kube.service_dns(ZK_HEADLESS, NAMESPACE)}:2888:3888;2181"
             for i in range(replicas)
         )
-        ports = [
-            {"name": "client", "port": 2181, "targetPort": "client"},
-            {"name": "server", "port": 2888, "targetPort": "server"},
-            {"name": "election", "port": 3888, "targetPort": "election"},
-        ]
-        headless = k8s.core.v1.Service(
-            ZK_HEADLESS,
-            metadata=kube.metadata(ZK_HEADLESS, NAMESPACE, labels),
-            spec={
-                "clusterIP": "None",
-                "publishNotReadyAddresses": True,
-                "selector": select,
-                "ports": ports,
-            },
-            opts=opts,
+        ports = {"client": 2181, "server": 2888, "election": 3888}
+        headless = kube.service(
+            ZK_HEADLESS, NAMESPACE, labels, select, ports, opts=opts, headless=True
         )
-        k8s.core.v1.Service(
-            ZK_SERVICE,
-            metadata=kube.metadata(ZK_SERVICE, NAMESPACE, labels),
-            spec={"selector": select, "ports": ports[:1]},
-            opts=opts,
-        )
+        kube.service(ZK_SERVICE, NAMESPACE, labels, select, {"client": 2181}, opts=opts)
         if replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
                 "zookeeper",
@@ -574,19 +538,16 @@ class Dremio(pulumi.ComponentResource):
         name = "dremio-bootstrap"
         labels = kube.labels(name, COMPONENT)
 
-        def secret_env(env: str, secret: str, key: str) -> dict[str, Any]:
-            return {"name": env, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
-
         env = [
             {"name": "DREMIO_URL", "value": self.client_url},
-            secret_env("DREMIO_ADMIN_USER", ADMIN_SECRET, "username"),
-            secret_env("DREMIO_ADMIN_PASSWORD", ADMIN_SECRET, "password"),
-            secret_env("DREMIO_ADMIN_EMAIL", ADMIN_SECRET, "email"),
+            kube.secret_env("DREMIO_ADMIN_USER", ADMIN_SECRET, "username"),
+            kube.secret_env("DREMIO_ADMIN_PASSWORD", ADMIN_SECRET, "password"),
+            kube.secret_env("DREMIO_ADMIN_EMAIL", ADMIN_SECRET, "email"),
             {"name": "LAKE_SOURCE", "value": DREMIO_SOURCE_NAME},
             {"name": "LAKE_BUCKET", "value": cfg.bucket},
             {"name": "LAKE_S3_ENDPOINT", "value": store.endpoint_host},
-            secret_env("LAKE_ACCESS_KEY", LAKE_SECRET, "accessKey"),
-            secret_env("LAKE_SECRET_KEY", LAKE_SECRET, "secretKey"),
+            kube.secret_env("LAKE_ACCESS_KEY", LAKE_SECRET, "accessKey"),
+            kube.secret_env("LAKE_SECRET_KEY", LAKE_SECRET, "secretKey"),
         ]
         return k8s.batch.v1.Job(
             name,

@@ -13,20 +13,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from lakehouse import versions
-from lakehouse.paths import REPO_ROOT
+from lakehouse_infra import helm
 from lakehouse_infra import k8s as kube
 from lakehouse_infra.config import StackConfig
-
-CHART_VALUES = REPO_ROOT / "charts-values"
-
-
-def values_files(chart: str, environment: str) -> list[pulumi.FileAsset]:
-    """The base values file and the stack's, in that order (later files win)."""
-    files = [CHART_VALUES / chart / "base.yaml", CHART_VALUES / chart / f"{environment}.yaml"]
-    for path in files:
-        if not path.is_file():
-            raise FileNotFoundError(f"Helm values file {path} is missing")
-    return [pulumi.FileAsset(str(path)) for path in files]
 
 
 class IngressController(pulumi.ComponentResource):
@@ -41,24 +30,19 @@ class IngressController(pulumi.ComponentResource):
         # hostPort is outside the baseline Pod Security level, so only kind relaxes it.
         enforce = "privileged" if self.cfg.host_ports else "baseline"
         self.namespace = kube.namespace(self.cfg.namespace, "ingress", enforce, child)
-        chart = versions.TRAEFIK_CHART
-        self.release = k8s.helm.v3.Release(
+        self.release = helm.release(
             name,
-            name="traefik",
-            chart=chart.name,
-            version=chart.version,
-            repository_opts={"repo": chart.repository},
+            versions.TRAEFIK_CHART,
+            release_name="traefik",
             namespace=self.cfg.namespace,
-            value_yaml_files=values_files("traefik", cfg.environment),
+            environment=cfg.environment,
             values={
                 "ingressClass": {
                     "enabled": True,
                     "isDefaultClass": True,
                     "name": self.cfg.class_name,
                 },
-                "commonLabels": {"app.kubernetes.io/part-of": kube.PART_OF},
             },
-            timeout=600,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
         )
         self.register_outputs({"namespace": self.cfg.namespace, "className": self.cfg.class_name})

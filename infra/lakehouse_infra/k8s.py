@@ -108,5 +108,38 @@ def namespace(
     return k8s.core.v1.Namespace(name, metadata={"name": name, "labels": ns_labels}, opts=opts)
 
 
+def service(
+    name: str,
+    namespace: str,
+    object_labels: dict[str, str],
+    select: dict[str, str],
+    ports: dict[str, int],
+    *,
+    opts: pulumi.ResourceOptions,
+    headless: bool = False,
+    annotations: dict[str, str] | None = None,
+) -> k8s.core.v1.Service:
+    """A Service whose ports target the pods' named ports (``ports``: name -> number).
+
+    A headless Service publishes not-ready addresses: StatefulSet pods must find each
+    other (MinIO, ZooKeeper, Dremio's fabric) before any of them is ready.
+    """
+    spec: dict[str, Any] = {
+        "selector": select,
+        "ports": [{"name": p, "port": n, "targetPort": p} for p, n in ports.items()],
+    }
+    if headless:
+        spec.update({"clusterIP": "None", "publishNotReadyAddresses": True})
+    extra = {"annotations": annotations} if annotations else {}
+    return k8s.core.v1.Service(
+        name, metadata=metadata(name, namespace, object_labels, **extra), spec=spec, opts=opts
+    )
+
+
+def secret_env(env: str, secret: str, key: str) -> dict[str, Any]:
+    """An environment variable read from a Secret (never a literal value)."""
+    return {"name": env, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
 def service_dns(service: str, namespace: str) -> str:
     return f"{service}.{namespace}.svc.cluster.local"

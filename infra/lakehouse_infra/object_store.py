@@ -231,35 +231,14 @@ class ObjectStore(pulumi.ComponentResource):
             opts=in_ns,
         )
 
-        self.headless = k8s.core.v1.Service(
-            HEADLESS,
-            metadata=kube.metadata(HEADLESS, NAMESPACE, labels),
-            spec={
-                "clusterIP": "None",
-                # Pods must resolve each other before any of them is ready.
-                "publishNotReadyAddresses": True,
-                "selector": select,
-                "ports": [{"name": "api", "port": API_PORT, "targetPort": "api"}],
-            },
-            opts=in_ns,
+        self.headless = kube.service(
+            HEADLESS, NAMESPACE, labels, select, {"api": API_PORT}, opts=in_ns, headless=True
         )
-        self.api_service = k8s.core.v1.Service(
-            API_SERVICE,
-            metadata=kube.metadata(API_SERVICE, NAMESPACE, labels),
-            spec={
-                "selector": select,
-                "ports": [{"name": "api", "port": API_PORT, "targetPort": "api"}],
-            },
-            opts=in_ns,
+        self.api_service = kube.service(
+            API_SERVICE, NAMESPACE, labels, select, {"api": API_PORT}, opts=in_ns
         )
-        self.console_service = k8s.core.v1.Service(
-            CONSOLE_SERVICE,
-            metadata=kube.metadata(CONSOLE_SERVICE, NAMESPACE, labels),
-            spec={
-                "selector": select,
-                "ports": [{"name": "console", "port": CONSOLE_PORT, "targetPort": "console"}],
-            },
-            opts=in_ns,
+        self.console_service = kube.service(
+            CONSOLE_SERVICE, NAMESPACE, labels, select, {"console": CONSOLE_PORT}, opts=in_ns
         )
 
         set_size = erasure_set_size(store.replicas * store.drives_per_pod)
@@ -269,14 +248,8 @@ class ObjectStore(pulumi.ComponentResource):
             "lakehouse.dev/parity": f"EC:{parity(set_size)}",
         }
         env: list[dict[str, Any]] = [
-            {
-                "name": "MINIO_ROOT_USER",
-                "valueFrom": {"secretKeyRef": {"name": "minio-root", "key": "rootUser"}},
-            },
-            {
-                "name": "MINIO_ROOT_PASSWORD",
-                "valueFrom": {"secretKeyRef": {"name": "minio-root", "key": "rootPassword"}},
-            },
+            kube.secret_env("MINIO_ROOT_USER", "minio-root", "rootUser"),
+            kube.secret_env("MINIO_ROOT_PASSWORD", "minio-root", "rootPassword"),
             {"name": "MINIO_BROWSER_REDIRECT_URL", "value": ingress.url(cfg.ingress.hosts.console)},
             {"name": "MINIO_UPDATE", "value": "off"},
             {"name": "HOME", "value": "/tmp"},
@@ -408,9 +381,6 @@ class ObjectStore(pulumi.ComponentResource):
             json.dumps(provision_data, sort_keys=True).encode()
         ).hexdigest()
 
-        def secret_env(env: str, secret: str, key: str) -> dict[str, Any]:
-            return {"name": env, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
-
         return k8s.batch.v1.Job(
             name,
             metadata=kube.metadata(name, NAMESPACE, labels),
@@ -435,14 +405,20 @@ class ObjectStore(pulumi.ComponentResource):
                                     {"name": "MINIO_URL", "value": self.endpoint},
                                     {"name": "BUCKET", "value": cfg.bucket},
                                     {"name": "MC_CONFIG_DIR", "value": "/tmp/.mc"},
-                                    secret_env("MINIO_ROOT_USER", "minio-root", "rootUser"),
-                                    secret_env("MINIO_ROOT_PASSWORD", "minio-root", "rootPassword"),
-                                    secret_env("SPARK_ACCESS_KEY", "minio-users", "sparkAccessKey"),
-                                    secret_env("SPARK_SECRET_KEY", "minio-users", "sparkSecretKey"),
-                                    secret_env(
+                                    kube.secret_env("MINIO_ROOT_USER", "minio-root", "rootUser"),
+                                    kube.secret_env(
+                                        "MINIO_ROOT_PASSWORD", "minio-root", "rootPassword"
+                                    ),
+                                    kube.secret_env(
+                                        "SPARK_ACCESS_KEY", "minio-users", "sparkAccessKey"
+                                    ),
+                                    kube.secret_env(
+                                        "SPARK_SECRET_KEY", "minio-users", "sparkSecretKey"
+                                    ),
+                                    kube.secret_env(
                                         "DREMIO_ACCESS_KEY", "minio-users", "dremioAccessKey"
                                     ),
-                                    secret_env(
+                                    kube.secret_env(
                                         "DREMIO_SECRET_KEY", "minio-users", "dremioSecretKey"
                                     ),
                                 ],

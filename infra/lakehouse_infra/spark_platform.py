@@ -13,10 +13,10 @@ import pulumi_kubernetes as k8s
 
 from lakehouse import versions
 from lakehouse.sparkapps import ACCESS_KEY_ENV, SECRET_KEY_ENV
+from lakehouse_infra import helm
 from lakehouse_infra import k8s as kube
 from lakehouse_infra.config import StackConfig
 from lakehouse_infra.credentials import LakeCredentials
-from lakehouse_infra.ingress import values_files
 
 COMPONENT = "spark"
 CREDENTIALS_SECRET = "lakehouse-spark-s3"  # noqa: S105 (a Secret name)
@@ -58,15 +58,12 @@ class SparkPlatform(pulumi.ComponentResource):
             string_data=keys,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.jobs_namespace]),
         )
-        chart = versions.SPARK_OPERATOR_CHART
-        self.release = k8s.helm.v3.Release(
+        self.release = helm.release(
             name,
-            name="spark-operator",
-            chart=chart.name,
-            version=chart.version,
-            repository_opts={"repo": chart.repository},
+            versions.SPARK_OPERATOR_CHART,
+            release_name="spark-operator",
             namespace=spark.operator_namespace,
-            value_yaml_files=values_files("spark-operator", cfg.environment),
+            environment=cfg.environment,
             values={
                 # Namespaces must exist before the operator watches them.
                 "spark": {
@@ -75,9 +72,7 @@ class SparkPlatform(pulumi.ComponentResource):
                     "rbac": {"create": True},
                 },
                 "webhook": {"enable": True},
-                "commonLabels": {"app.kubernetes.io/part-of": kube.PART_OF},
             },
-            timeout=600,
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[self.operator_namespace, self.jobs_namespace]
             ),

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 
 from delta.tables import DeltaTable
-from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
@@ -47,6 +46,7 @@ from lakehouse.catalog import (
     LakeCatalog,
     Layer,
 )
+from lakehouse.catalog import Column as CatalogColumn
 from lakehouse_jobs import audit, delta_io, validation
 from lakehouse_jobs.audit import BatchResult
 from lakehouse_jobs.types import spark_type
@@ -92,40 +92,50 @@ def _sequence(dataset: Dataset) -> Column:
     return validation.typed(dataset.column(dataset.sequence_by))
 
 
+def _typed_name(column: str) -> str:
+    return f"__t_{column}"
+
+
 def classify(raw: DataFrame, dataset: Dataset) -> DataFrame:
     """Each bronze row with its status (applied/superseded/rejected) and problems."""
-    with_problems = raw.withColumn(_PROBLEMS, validation.problems(dataset)).withColumn(
+    # Cast every column once; the checks, the key and the content hash all reuse the casts.
+    typed_columns = [validation.typed(c).alias(_typed_name(c.name)) for c in dataset.columns]
+    casted = raw.select("*", *typed_columns)
+
+    def typed_of(column: CatalogColumn) -> Column:
+        return F.col(_typed_name(column.name))
+
+    with_problems = casted.withColumn(_PROBLEMS, validation.problems(dataset, typed_of)).withColumn(
         _SEQ, _sequence(dataset)
     )
     valid = F.size(_PROBLEMS) == 0
-    key_window = Window.partitionBy(*[validation.typed(dataset.column(k)) for k in dataset.key])
+    key_window = Window.partitionBy(*[F.col(_typed_name(k)) for k in dataset.key])
     content = F.xxhash64(
-        *[validation.typed(c) for c in dataset.columns],
+        *[typed_of(c) for c in dataset.columns],
         F.coalesce(F.upper(validation.raw(OP_COLUMN)), F.lit(OP_UPSERT)),
     )
+    top_content = F.when(F.col("__top"), F.col("__content"))
     ranked = (
         with_problems.withColumn("__valid", valid)
+        .withColumn("__content", content)
         .withColumn("__max_seq", F.max(F.when(valid, F.col(_SEQ))).over(key_window))
+        .withColumn("__top", F.col("__valid") & F.col(_SEQ).eqNullSafe(F.col("__max_seq")))
+        # Rows tied for the latest change disagree iff their content hashes differ.
         .withColumn(
-            "__top",
-            F.col("__valid") & F.col(_SEQ).eqNullSafe(F.col("__max_seq")),
-        )
-        .withColumn(
-            "__top_variants",
-            F.size(F.collect_set(F.when(F.col("__top"), content)).over(key_window)),
+            "__disagree", F.min(top_content).over(key_window) != F.max(top_content).over(key_window)
         )
         .withColumn(
             "__rank",
             F.row_number().over(
-                key_window.orderBy(F.col("__top").desc(), F.col(_SEQ).desc_nulls_last(), content)
+                key_window.orderBy(
+                    F.col("__top").desc(), F.col(_SEQ).desc_nulls_last(), F.col("__content")
+                )
             ),
         )
     )
-    ambiguous = F.col("__valid") & (F.col("__top_variants") > 1)
-    duplicate_problem = F.concat(
-        F.lit("duplicate_key: "),
-        F.col("__top_variants").cast("string"),
-        F.lit(" different rows share this key and the latest sequence in one batch"),
+    ambiguous = F.col("__valid") & F.coalesce(F.col("__disagree"), F.lit(False))
+    duplicate_problem = F.lit(
+        "duplicate_key: different rows share this key and the latest sequence in one batch"
     )
     return (
         ranked.withColumn(
@@ -138,13 +148,13 @@ def classify(raw: DataFrame, dataset: Dataset) -> DataFrame:
             .when(F.col("__rank") == 1, F.lit(APPLIED))
             .otherwise(F.lit(SUPERSEDED)),
         )
-        .drop("__valid", "__max_seq", "__top", "__top_variants", "__rank")
+        .drop("__valid", "__content", "__max_seq", "__top", "__disagree", "__rank")
     )
 
 
 def typed_changes(classified: DataFrame, dataset: Dataset) -> DataFrame:
     """The winning change per key, typed, with its op (D or U) and sequence."""
-    columns = [validation.typed(c).alias(c.name) for c in dataset.columns]
+    columns = [F.col(_typed_name(c.name)).alias(c.name) for c in dataset.columns]
     if stores_change_seq(dataset):
         columns.append(F.col(_SEQ).alias(CHANGE_SEQ_COLUMN))
     return classified.where(F.col(_STATUS) == APPLIED).select(
@@ -215,40 +225,47 @@ def apply_batch(
         result.committed = False
         result.note = "empty batch"
         return result
-    raw = spark.read.format("delta").load(bronze_uri).where(F.col(BATCH_ID_COLUMN) == batch_id)
-    classified = classify(raw, dataset).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        counts = {
-            r[_STATUS]: int(r["n"])
-            for r in classified.groupBy(_STATUS).agg(F.count("*").alias("n")).collect()
-        }
-        result.rows_applied = counts.get(APPLIED, 0)
-        result.rows_superseded = counts.get(SUPERSEDED, 0)
-        result.rows_rejected = counts.get(REJECTED, 0)
-        result.rows_in = sum(counts.values())
-        app = f"lakehouse.silver.{dataset.name}"
-        if result.rows_applied:
-            changes = typed_changes(classified, dataset)
-            if _is_empty(spark, silver_uri):
-                # Nothing to match against (the first batch): an append of the upserts is
-                # what the MERGE would do, without joining the batch to an empty table.
-                columns = [f.name for f in silver_schema(dataset).fields]
-                inserts = changes.where(F.col(OP_COLUMN) != OP_DELETE).select(*columns)
-                outcome = delta_io.append_idempotent(inserts, silver_uri, app, batch_id)
-            else:
-                target = DeltaTable.forPath(spark, silver_uri)
-                with delta_io.GuardedDml(spark, silver_uri, app, batch_id) as guard:
-                    merge_changes(target, changes, dataset)
-                outcome = guard.outcome
-            result.committed = outcome.committed
-            if not result.committed:
-                result.note = "already merged by an earlier attempt"
-        if result.rows_rejected:
-            delta_io.append_idempotent(
-                rejected_rows(classified, dataset), rejects_uri, f"{app}.rejects", batch_id
-            )
-    finally:
-        classified.unpersist()
+    # Read bronze at one version, so every pass below sees the same rows. The passes
+    # recompute the classification rather than cache it: caching the wide rows cost more
+    # than classifying twice (three times when there are rejects), and it is deterministic.
+    bronze_version = delta_io.current_version(spark, bronze_uri)
+    raw = (
+        spark.read.format("delta")
+        .option("versionAsOf", bronze_version)
+        .load(bronze_uri)
+        .where(F.col(BATCH_ID_COLUMN) == batch_id)
+    )
+    classified = classify(raw, dataset)
+    counts = {
+        r[_STATUS]: int(r["n"])
+        for r in classified.groupBy(_STATUS).agg(F.count("*").alias("n")).collect()
+    }
+    result.rows_applied = counts.get(APPLIED, 0)
+    result.rows_superseded = counts.get(SUPERSEDED, 0)
+    result.rows_rejected = counts.get(REJECTED, 0)
+    result.rows_in = sum(counts.values())
+    result.source_versions = {f"bronze.{dataset.name}": bronze_version}
+    app = f"lakehouse.silver.{dataset.name}"
+    if result.rows_applied:
+        changes = typed_changes(classified, dataset)
+        if _is_empty(spark, silver_uri):
+            # Nothing to match against (the first batch): an append of the upserts is
+            # what the MERGE would do, without joining the batch to an empty table.
+            columns = [f.name for f in silver_schema(dataset).fields]
+            inserts = changes.where(F.col(OP_COLUMN) != OP_DELETE).select(*columns)
+            outcome = delta_io.append_idempotent(inserts, silver_uri, app, batch_id)
+        else:
+            target = DeltaTable.forPath(spark, silver_uri)
+            with delta_io.GuardedDml(spark, silver_uri, app, batch_id) as guard:
+                merge_changes(target, changes, dataset)
+            outcome = guard.outcome
+        result.committed = outcome.committed
+        if not result.committed:
+            result.note = "already merged by an earlier attempt"
+    if result.rows_rejected:
+        delta_io.append_idempotent(
+            rejected_rows(classified, dataset), rejects_uri, f"{app}.rejects", batch_id
+        )
     result.target_version = delta_io.current_version(spark, silver_uri)
     return result
 

@@ -7,6 +7,8 @@ an operator what to fix without re-reading the landing file.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
@@ -61,8 +63,15 @@ def _quoted(c: Column) -> Column:
     return F.concat(F.lit("'"), c, F.lit("'"))
 
 
-def problems(dataset: Dataset) -> Column:
-    """An array<string> of 'code: message' entries, empty for a valid row."""
+TypedOf = Callable[[CatalogColumn], Column]
+
+
+def problems(dataset: Dataset, typed_of: TypedOf = typed) -> Column:
+    """An array<string> of 'code: message' entries, empty for a valid row.
+
+    ``typed_of`` gives each column's cast value; pass columns computed once beforehand to
+    spare Spark from casting the same string in every check.
+    """
     is_delete = F.coalesce(F.upper(raw(OP_COLUMN)) == OP_DELETE, F.lit(False))
     raw_values = [raw(c) for c in dataset.raw_column_names] + [F.col(CORRUPT_RECORD_COLUMN)]
     checks: list[Column] = [
@@ -115,12 +124,12 @@ def problems(dataset: Dataset) -> Column:
     for column in dataset.columns:
         # A delete needs only its key; the other fields of a delete may be empty.
         applies = F.lit(True) if column.name in dataset.key else ~is_delete
-        checks += _column_checks(column, applies)
+        checks += _column_checks(column, applies, typed_of(column))
     return F.filter(F.array(*checks), lambda x: x.isNotNull())
 
 
-def _column_checks(column: CatalogColumn, applies: Column) -> list[Column]:
-    value, cast = raw(column.name), typed(column)
+def _column_checks(column: CatalogColumn, applies: Column, cast: Column) -> list[Column]:
+    value = raw(column.name)
     checks = []
     if column.required:
         checks.append(
