@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lakehouse.catalog import CATALOG, LakeCatalog, Layer
+from lakehouse.s3 import S3Endpoint
 
 
 class PrerequisiteMissing(RuntimeError):
@@ -52,9 +54,10 @@ def run_demo(settings: DemoSettings, console: Console | None = None) -> dict[str
     """Run the demo; returns the row count of each gold table."""
     from lakehouse.datagen.landing import GeneratorSettings, generate
     from lakehouse.local.minio import LocalMinio
-    from lakehouse.s3 import ObjectStore, S3Endpoint
+    from lakehouse.s3 import ObjectStore
 
-    console = console or Console()
+    # Outside a terminal (CI logs, pipes) rich would wrap at 80 columns and cut the tables.
+    console = console or (Console() if sys.stdout.isatty() else Console(width=160))
     check_java()
     catalog = CATALOG
     started = time.monotonic()
@@ -77,13 +80,11 @@ def run_demo(settings: DemoSettings, console: Console | None = None) -> dict[str
 
 
 def _run_pipeline(
-    catalog: LakeCatalog, endpoint: object, settings: DemoSettings, console: Console
+    catalog: LakeCatalog, endpoint: S3Endpoint, settings: DemoSettings, console: Console
 ) -> dict[str, int]:
-    from lakehouse.s3 import S3Endpoint
     from lakehouse_jobs.main import run_layers
     from lakehouse_jobs.session import LocalSpark, build_session
 
-    assert isinstance(endpoint, S3Endpoint)
     with console.status("starting Spark (the first run downloads the Delta and S3A jars)"):
         spark = build_session(
             "lakehouse-demo",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from lakehouse_infra.render import Rendering
 
 from .conftest import pod_templates, values_of
@@ -54,13 +56,16 @@ def stack_requests(rendering: Rendering) -> dict[str, tuple[float, float]]:
     return totals
 
 
-def test_dev_stack_memory_requests_fit_the_laptop_budget(dev: Rendering) -> None:
+def test_dev_stack_memory_requests_fit_the_laptop_budget(
+    dev: Rendering, capsys: pytest.CaptureFixture[str]
+) -> None:
     totals = stack_requests(dev)
     cpu = sum(c for c, _ in totals.values())
     mem = sum(m for _, m in totals.values()) / 2**30
-    print(f"\ndev stack requests: {cpu:.2f} CPU, {mem:.2f} GiB memory")
-    for name, (c, m) in sorted(totals.items(), key=lambda kv: -kv[1][1]):
-        print(f"  {name:45} {c:5.2f} CPU {m / 2**20:8.0f} MiB")
+    with capsys.disabled():  # always in the log, not only when the test fails
+        print(f"\ndev stack requests: {cpu:.2f} CPU, {mem:.2f} GiB memory")
+        for name, (c, m) in sorted(totals.items(), key=lambda kv: -kv[1][1]):
+            print(f"  {name:45} {c:5.2f} CPU {m / 2**20:8.0f} MiB")
     assert len(totals) >= 9
     assert mem <= DEV_MEMORY_BUDGET_GIB, (
         f"dev stack requests {mem:.2f} GiB > {DEV_MEMORY_BUDGET_GIB} GiB"
