@@ -126,7 +126,6 @@ def lifecycle(days: int) -> dict[str, Any]:
                 "Status": "Enabled",
                 "Filter": {"Prefix": ""},
                 "NoncurrentVersionExpiration": {"NoncurrentDays": days},
-                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2},
             }
         ]
     }
