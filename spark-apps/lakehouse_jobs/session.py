@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from dataclasses import dataclass, field
 
 from pyspark.sql import SparkSession
@@ -81,6 +82,8 @@ def build_session(app_name: str, local: LocalSpark | None = None) -> SparkSessio
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.ui.enabled", "false")
             .config("spark.sql.adaptive.enabled", "true")
+            # Tables are addressed by path; keep Spark's empty default warehouse out of the cwd.
+            .config("spark.sql.warehouse.dir", f"{tempfile.gettempdir()}/lakehouse-spark-warehouse")
         )
         for key, value in s3a_hadoop_conf(local.s3).items():
             builder = builder.config(f"spark.hadoop.{key}", value)
