@@ -25,11 +25,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lakehouse import versions
-from lakehouse.catalog import CATALOG, TPCH_DATASETS, LakeCatalog, Layer
 from lakehouse.datagen.landing import GeneratorSettings, generate
 from lakehouse.local.minio import LocalMinio
 from lakehouse.s3 import ObjectStore, S3Endpoint
+from lakehouse_core import versions
+from lakehouse_core.catalog import CATALOG, TPCH_DATASETS, LakeCatalog, Layer
 
 RESULTS = Path(__file__).with_name("results.json")
 log = logging.getLogger("bench")
@@ -119,10 +119,8 @@ def naive_rebuild(spark: Any, source: LakeCatalog, target: LakeCatalog) -> dict[
     def read(name: str) -> Any:
         return spark.read.format("delta").load(target.table_uri(Layer.SILVER, name))
 
-    for table in target.gold_tables:
-        if table.name == "users_by_location":
-            continue
-        gold.DEFINITIONS[table.name].build(read).write.format("delta").mode("overwrite").save(
+    for table in gold.GOLD.reading(d.name for d in TPCH_DATASETS):
+        table.build(read).write.format("delta").mode("overwrite").save(
             target.table_uri(Layer.GOLD, table.name)
         )
     timings["gold"] = time.perf_counter() - started
@@ -136,8 +134,8 @@ def layer_rows(results: list[Any], layer: str) -> int:
 
 
 def bench_scale(scale: float, cores: int, driver_memory: str) -> dict[str, Any]:
+    from lakehouse.local.spark import LocalSpark, local_session
     from lakehouse_jobs.main import run_layers
-    from lakehouse_jobs.session import LocalSpark, build_session
 
     with LocalMinio(log=log.info) as minio:
         endpoint = S3Endpoint(
@@ -154,7 +152,7 @@ def bench_scale(scale: float, cores: int, driver_memory: str) -> dict[str, Any]:
         gen_seconds, _ = timed(lambda: generate(store, settings, 0, catalog, log=log.info))
 
         floor_seconds, floor_rows = floor_pyarrow(endpoint, catalog, naive.bucket)
-        spark = build_session(
+        spark = local_session(
             "lakehouse-bench",
             LocalSpark(
                 endpoint, cores=cores, driver_memory=driver_memory, shuffle_partitions=cores * 2

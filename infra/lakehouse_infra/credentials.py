@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_random as random
+
+from lakehouse_core import names
 
 PASSWORD_LENGTH = 32
 
@@ -27,6 +28,8 @@ def _password(
     configured = config.get_secret(key)
     if configured is not None:
         return configured
+    import pulumi_random as random  # only when a password is generated
+
     generated = random.RandomPassword(
         name,
         length=PASSWORD_LENGTH,
@@ -53,26 +56,18 @@ class LakeCredentials:
         opts = opts or pulumi.ResourceOptions()
         return cls(
             minio_root=Credential(
-                "lakehouse-root",
+                names.MINIO_ROOT_USER,
                 _password(config, "minioRootPassword", "minio-root-password", opts),
             ),
             spark=Credential(
-                "lakehouse-spark",
+                names.SPARK_S3_USER,
                 _password(config, "sparkS3SecretKey", "spark-s3-secret-key", opts),
             ),
             dremio=Credential(
-                "lakehouse-dremio",
+                names.DREMIO_S3_USER,
                 _password(config, "dremioS3SecretKey", "dremio-s3-secret-key", opts),
             ),
             dremio_admin=Credential(
                 admin_user, _password(config, "dremioAdminPassword", "dremio-admin-password", opts)
             ),
         )
-
-
-SECRET_CONFIG_KEYS = (
-    "minioRootPassword",
-    "sparkS3SecretKey",
-    "dremioS3SecretKey",
-    "dremioAdminPassword",
-)

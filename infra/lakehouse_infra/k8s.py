@@ -7,12 +7,14 @@ manifest tests check that nothing slipped through.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-PART_OF = "lakehouse"
+from lakehouse_core.names import PART_OF
+
 MANAGED_BY = "pulumi"
 
 
@@ -31,6 +33,44 @@ def labels(name: str, component: str, version: str | None = None) -> dict[str, s
 def selector(name: str, component: str) -> dict[str, str]:
     """The stable subset of ``labels`` that Services and workloads select on."""
     return {"app.kubernetes.io/name": name, "app.kubernetes.io/component": component}
+
+
+def claim_labels(name: str, component: str) -> dict[str, str]:
+    """Labels of a StatefulSet's volumeClaimTemplates: never the version.
+
+    Any change to the claim templates makes pulumi-kubernetes replace the whole StatefulSet
+    (Kubernetes forbids updating them), so an image bump must not touch them.
+    """
+    return labels(name, component)
+
+
+def volume_claim(
+    name: str, size: str, storage_class: str | None, claim_labels: dict[str, str]
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": size}},
+    }
+    if storage_class:
+        spec["storageClassName"] = storage_class
+    return {"metadata": {"name": name, "labels": claim_labels}, "spec": spec}
+
+
+def content_hash(*parts: str) -> str:
+    """A short digest of configuration text, for a pod template annotation: a changed input
+    rolls the pods (or replaces a Job) that read it."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def secret_hash(*values: pulumi.Input[str]) -> pulumi.Output[str]:
+    """A digest of secret values, safe to show (an annotation): a rotated password rolls every
+    pod that reads it. The digest itself is not secret; the values never leave the Secret."""
+    joined = pulumi.Output.all(*values).apply(lambda vs: content_hash("secret", *map(str, vs)))
+    return pulumi.Output.unsecret(joined)
 
 
 def metadata(name: str, namespace: str, object_labels: dict[str, str], **extra: Any) -> Any:
@@ -141,5 +181,5 @@ def secret_env(env: str, secret: str, key: str) -> dict[str, Any]:
     return {"name": env, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
-def service_dns(service: str, namespace: str) -> str:
-    return f"{service}.{namespace}.svc.cluster.local"
+def env(name: str, value: str) -> dict[str, Any]:
+    return {"name": name, "value": value}

@@ -5,158 +5,49 @@ StatefulSet itself: Parallel pod management behind a headless Service that publi
 not-ready addresses (pods must find each other before any is ready), health probes, a
 PodDisruptionBudget of one, non-root, no privilege escalation, read-only root filesystem.
 
-The provisioning Job (safe to re-run: every mc command is an upsert) creates the bucket,
-turns on versioning with a lifecycle rule for old versions, and creates one
-least-privilege user per consumer: Spark reads and writes landing/ and deltalake/;
-Dremio reads them and writes only its distributed-storage prefix dremio/.
+A rotated root password rolls the MinIO pods (a digest of it is a pod annotation) and
+re-runs the provisioning Job, which also sets the users' rotated secret keys.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from lakehouse.catalog import DELTA_PREFIX, DREMIO_DIST_PREFIX, LANDING_PREFIX
+from lakehouse_core import names
+from lakehouse_core.stack_config import ObjectStoreConfig, erasure_set_size, parity
 from lakehouse_infra import k8s as kube
-from lakehouse_infra.config import StackConfig, erasure_set_size, parity
-from lakehouse_infra.credentials import LakeCredentials
-from lakehouse_infra.ingress import IngressController
+from lakehouse_infra.credentials import Credential
+from lakehouse_infra.minio_provisioning import (
+    PROVISION_SCRIPT,
+    dremio_policy,
+    lifecycle,
+    spark_policy,
+)
 
 COMPONENT = "object-store"
-NAMESPACE = "lakehouse-storage"
-NAME = "minio"
-HEADLESS = "minio-hl"
-API_SERVICE = "minio"
-CONSOLE_SERVICE = "minio-console"
-API_PORT, CONSOLE_PORT = 9000, 9001
-MINIO_UID = 1000
-SPARK_POLICY, DREMIO_POLICY = "lakehouse-spark", "lakehouse-dremio"
+NAMESPACE = names.STORAGE_NAMESPACE
+API_PORT, CONSOLE_PORT = names.MINIO_API_PORT, names.MINIO_CONSOLE_PORT
 
 
-def _prefix_resources(bucket: str, prefixes: list[str]) -> list[str]:
-    """S3A probes both the bare key and the directory marker, so grant all three forms."""
-    out = []
-    for prefix in prefixes:
-        out += [f"arn:aws:s3:::{bucket}/{prefix}", f"arn:aws:s3:::{bucket}/{prefix}/*"]
-    return out
+@dataclass(frozen=True)
+class StoreCredentials:
+    """The root user and one user per consumer (Spark read-write, Dremio read + its prefix)."""
+
+    root: Credential
+    spark: Credential
+    dremio: Credential
 
 
-def _list_condition(prefixes: list[str]) -> dict[str, Any]:
-    allowed = []
-    for prefix in prefixes:
-        allowed += [prefix, f"{prefix}/", f"{prefix}/*"]
-    return {"StringLike": {"s3:prefix": allowed}}
-
-
-def _bucket_statements(bucket: str, listable: list[str]) -> list[dict[str, Any]]:
-    return [
-        {
-            "Sid": "BucketLevel",
-            "Effect": "Allow",
-            "Action": ["s3:GetBucketLocation", "s3:HeadBucket", "s3:ListBucketMultipartUploads"],
-            "Resource": [f"arn:aws:s3:::{bucket}"],
-        },
-        {
-            "Sid": "ListPrefixes",
-            "Effect": "Allow",
-            "Action": ["s3:ListBucket"],
-            "Resource": [f"arn:aws:s3:::{bucket}"],
-            "Condition": _list_condition(listable),
-        },
-    ]
-
-
-READ_WRITE = [
-    "s3:GetObject",
-    "s3:PutObject",
-    "s3:DeleteObject",
-    "s3:AbortMultipartUpload",
-    "s3:ListMultipartUploadParts",
-]
-
-
-def spark_policy(bucket: str) -> dict[str, Any]:
-    lake = [LANDING_PREFIX, DELTA_PREFIX]
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            *_bucket_statements(bucket, lake),
-            {
-                "Sid": "LakeReadWrite",
-                "Effect": "Allow",
-                "Action": READ_WRITE,
-                "Resource": _prefix_resources(bucket, lake),
-            },
-        ],
-    }
-
-
-def dremio_policy(bucket: str) -> dict[str, Any]:
-    lake = [LANDING_PREFIX, DELTA_PREFIX]
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            *_bucket_statements(bucket, [*lake, DREMIO_DIST_PREFIX]),
-            {
-                "Sid": "LakeRead",
-                "Effect": "Allow",
-                "Action": ["s3:GetObject"],
-                "Resource": _prefix_resources(bucket, lake),
-            },
-            {
-                "Sid": "DistributedStorage",
-                "Effect": "Allow",
-                "Action": READ_WRITE,
-                "Resource": _prefix_resources(bucket, [DREMIO_DIST_PREFIX]),
-            },
-        ],
-    }
-
-
-def lifecycle(days: int) -> dict[str, Any]:
-    """Versioning keeps overwritten objects; expire those old versions after ``days``."""
-    return {
-        "Rules": [
-            {
-                "ID": "expire-noncurrent-versions",
-                "Status": "Enabled",
-                "Filter": {"Prefix": ""},
-                "NoncurrentVersionExpiration": {"NoncurrentDays": days},
-            }
-        ]
-    }
-
-
-PROVISION_SCRIPT = f"""\
-# Provision the lake. Every command is idempotent: safe to run again.
-set -eu
-mc alias set lake "$MINIO_URL" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" --api S3v4 >/dev/null
-echo "waiting for the MinIO cluster to have write quorum"
-mc ready lake
-mc mb --ignore-existing "lake/$BUCKET"
-mc version enable "lake/$BUCKET"
-mc ilm import "lake/$BUCKET" < /provision/lifecycle.json
-mc admin policy create lake {SPARK_POLICY} /provision/spark-policy.json
-mc admin policy create lake {DREMIO_POLICY} /provision/dremio-policy.json
-mc admin user add lake "$SPARK_ACCESS_KEY" "$SPARK_SECRET_KEY"
-mc admin policy attach lake {SPARK_POLICY} --user "$SPARK_ACCESS_KEY"
-mc admin user add lake "$DREMIO_ACCESS_KEY" "$DREMIO_SECRET_KEY"
-mc admin policy attach lake {DREMIO_POLICY} --user "$DREMIO_ACCESS_KEY"
-echo "bucket $BUCKET and users ready"
-"""
-
-
-def minio_endpoint() -> str:
-    """The S3 API inside the cluster, as Spark and the provisioning Job reach it."""
-    return f"http://{kube.service_dns(API_SERVICE, NAMESPACE)}:{API_PORT}"
-
-
-def server_args(replicas: int, drives: int, namespace: str) -> list[str]:
-    hosts = f"http://{NAME}-{{0...{replicas - 1}}}.{HEADLESS}.{namespace}.svc.cluster.local"
+def server_args(replicas: int, drives: int) -> list[str]:
+    hosts = (
+        f"http://{names.MINIO}-{{0...{replicas - 1}}}."
+        f"{names.service_dns(names.MINIO_HEADLESS, NAMESPACE)}"
+    )
     paths = "/data0" if drives == 1 else f"/data{{0...{drives - 1}}}"
     return [
         "server",
@@ -171,41 +62,53 @@ def server_args(replicas: int, drives: int, namespace: str) -> list[str]:
 
 
 class ObjectStore(pulumi.ComponentResource):
+    """MinIO and its provisioning. ``endpoint`` and ``ready`` are what its consumers need."""
+
     def __init__(
         self,
         name: str,
-        cfg: StackConfig,
-        credentials: LakeCredentials,
-        ingress: IngressController,
+        *,
+        cfg: ObjectStoreConfig,
+        bucket: str,
+        credentials: StoreCredentials,
+        console_url: str,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:storage:ObjectStore", name, None, opts)
-        store = cfg.object_store
-        self.namespace_name = NAMESPACE
-        self.bucket = cfg.bucket
-        self.endpoint = minio_endpoint()
-        self.endpoint_host = f"{kube.service_dns(API_SERVICE, NAMESPACE)}:{API_PORT}"
-        version = store.image.rsplit(":", 1)[-1]
-        labels = kube.labels(NAME, COMPONENT, version)
-        select = kube.selector(NAME, COMPONENT)
-        child = pulumi.ResourceOptions(parent=self)
+        self.cfg = cfg
+        self.bucket = bucket
+        self.endpoint = names.minio_endpoint()
+        self.endpoint_host = names.minio_endpoint_host()
+        version = cfg.image.rsplit(":", 1)[-1]
+        labels = kube.labels(names.MINIO, COMPONENT, version)
+        select = kube.selector(names.MINIO, COMPONENT)
 
-        self.namespace = kube.namespace(NAMESPACE, COMPONENT, "restricted", child)
+        self.namespace = kube.namespace(
+            NAMESPACE, COMPONENT, "restricted", pulumi.ResourceOptions(parent=self)
+        )
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
 
         self.root_secret = k8s.core.v1.Secret(
-            "minio-root",
-            metadata=kube.metadata("minio-root", NAMESPACE, kube.labels("minio-root", COMPONENT)),
+            names.MINIO_ROOT_SECRET,
+            metadata=kube.metadata(
+                names.MINIO_ROOT_SECRET,
+                NAMESPACE,
+                kube.labels(names.MINIO_ROOT_SECRET, COMPONENT),
+            ),
             type="Opaque",
             string_data={
-                "rootUser": credentials.minio_root.user,
-                "rootPassword": credentials.minio_root.password,
+                "rootUser": credentials.root.user,
+                "rootPassword": credentials.root.password,
             },
             opts=in_ns,
         )
         self.users_secret = k8s.core.v1.Secret(
-            "minio-users",
-            metadata=kube.metadata("minio-users", NAMESPACE, kube.labels("minio-users", COMPONENT)),
+            names.MINIO_USERS_SECRET,
+            metadata=kube.metadata(
+                names.MINIO_USERS_SECRET,
+                NAMESPACE,
+                kube.labels(names.MINIO_USERS_SECRET, COMPONENT),
+            ),
             type="Opaque",
             string_data={
                 "sparkAccessKey": credentials.spark.user,
@@ -217,115 +120,136 @@ class ObjectStore(pulumi.ComponentResource):
         )
         provision_data = {
             "provision.sh": PROVISION_SCRIPT,
-            "spark-policy.json": json.dumps(spark_policy(cfg.bucket), indent=2),
-            "dremio-policy.json": json.dumps(dremio_policy(cfg.bucket), indent=2),
-            "lifecycle.json": json.dumps(lifecycle(store.noncurrent_version_days), indent=2),
+            "spark-policy.json": json.dumps(spark_policy(bucket), indent=2),
+            "dremio-policy.json": json.dumps(dremio_policy(bucket), indent=2),
+            "lifecycle.json": json.dumps(lifecycle(cfg.noncurrent_version_days), indent=2),
         }
         self.provision_config = k8s.core.v1.ConfigMap(
-            "minio-provision",
+            names.MINIO_PROVISION_JOB,
             metadata=kube.metadata(
-                "minio-provision", NAMESPACE, kube.labels("minio-provision", COMPONENT)
+                names.MINIO_PROVISION_JOB,
+                NAMESPACE,
+                kube.labels(names.MINIO_PROVISION_JOB, COMPONENT),
             ),
             data=provision_data,
             opts=in_ns,
         )
-
         self.headless = kube.service(
-            HEADLESS, NAMESPACE, labels, select, {"api": API_PORT}, opts=in_ns, headless=True
+            names.MINIO_HEADLESS,
+            NAMESPACE,
+            labels,
+            select,
+            {"api": API_PORT},
+            opts=in_ns,
+            headless=True,
         )
         self.api_service = kube.service(
-            API_SERVICE, NAMESPACE, labels, select, {"api": API_PORT}, opts=in_ns
+            names.MINIO, NAMESPACE, labels, select, {"api": API_PORT}, opts=in_ns
         )
         self.console_service = kube.service(
-            CONSOLE_SERVICE, NAMESPACE, labels, select, {"console": CONSOLE_PORT}, opts=in_ns
+            names.MINIO_CONSOLE_SERVICE,
+            NAMESPACE,
+            labels,
+            select,
+            {"console": CONSOLE_PORT},
+            opts=in_ns,
         )
+        root_digest = kube.secret_hash(credentials.root.user, credentials.root.password)
+        self.statefulset = self._statefulset(labels, select, console_url, root_digest)
+        self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
+            names.MINIO,
+            metadata=kube.metadata(names.MINIO, NAMESPACE, labels),
+            # With default parity one pod down keeps write quorum; two would not.
+            spec={"maxUnavailable": 1, "selector": {"matchLabels": select}},
+            opts=in_ns,
+        )
+        users_digest = kube.secret_hash(
+            credentials.root.password, credentials.spark.password, credentials.dremio.password
+        )
+        self.provision_job = self._provision_job(provision_data, users_digest)
+        # What consumers wait for: the bucket and the users exist.
+        self.ready: pulumi.Resource = self.provision_job
+        self.register_outputs({"namespace": NAMESPACE, "endpoint": self.endpoint, "bucket": bucket})
 
-        set_size = erasure_set_size(store.replicas * store.drives_per_pod)
+    def _statefulset(
+        self,
+        labels: dict[str, str],
+        select: dict[str, str],
+        console_url: str,
+        root_digest: pulumi.Output[str],
+    ) -> k8s.apps.v1.StatefulSet:
+        cfg = self.cfg
+        set_size = erasure_set_size(cfg.replicas * cfg.drives_per_pod)
         assert set_size is not None  # the config validation guarantees it
         annotations = {
             "lakehouse.dev/erasure-set-size": str(set_size),
             "lakehouse.dev/parity": f"EC:{parity(set_size)}",
         }
         env: list[dict[str, Any]] = [
-            kube.secret_env("MINIO_ROOT_USER", "minio-root", "rootUser"),
-            kube.secret_env("MINIO_ROOT_PASSWORD", "minio-root", "rootPassword"),
-            {"name": "MINIO_BROWSER_REDIRECT_URL", "value": ingress.url(cfg.ingress.hosts.console)},
-            {"name": "MINIO_UPDATE", "value": "off"},
-            {"name": "HOME", "value": "/tmp"},
+            kube.secret_env("MINIO_ROOT_USER", names.MINIO_ROOT_SECRET, "rootUser"),
+            kube.secret_env("MINIO_ROOT_PASSWORD", names.MINIO_ROOT_SECRET, "rootPassword"),
+            kube.env("MINIO_BROWSER_REDIRECT_URL", console_url),
+            kube.env("MINIO_UPDATE", "off"),
+            kube.env("HOME", "/tmp"),
         ]
-        if store.allow_root_drives:
-            env.append({"name": "MINIO_CI_CD", "value": "1"})
-        drives = [f"data{i}" for i in range(store.drives_per_pod)]
+        if cfg.allow_root_drives:
+            env.append(kube.env("MINIO_CI_CD", "1"))
+        drives = [f"data{i}" for i in range(cfg.drives_per_pod)]
         spread = [
             {
                 "maxSkew": 1,
                 "topologyKey": "kubernetes.io/hostname",
                 "whenUnsatisfiable": "DoNotSchedule"
-                if store.spread_across_nodes
+                if cfg.spread_across_nodes
                 else "ScheduleAnyway",
                 "labelSelector": {"matchLabels": select},
             }
         ]
-        self.statefulset = k8s.apps.v1.StatefulSet(
-            NAME,
-            metadata=kube.metadata(NAME, NAMESPACE, labels, annotations=annotations),
+        container = {
+            "name": "minio",
+            "image": cfg.image,
+            "imagePullPolicy": "IfNotPresent",
+            "command": ["minio"],
+            "args": server_args(cfg.replicas, cfg.drives_per_pod),
+            "env": env,
+            "ports": [
+                {"name": "api", "containerPort": API_PORT},
+                {"name": "console", "containerPort": CONSOLE_PORT},
+            ],
+            "resources": cfg.resources.as_k8s(),
+            "securityContext": kube.container_security(read_only_root=True),
+            "startupProbe": kube.http_probe("/minio/health/live", "api", period=5, failures=60),
+            "livenessProbe": kube.http_probe("/minio/health/live", "api", period=20, failures=3),
+            "readinessProbe": kube.http_probe("/minio/health/ready", "api", period=10, failures=3),
+            "volumeMounts": [{"name": d, "mountPath": f"/{d}"} for d in drives]
+            + [{"name": "tmp", "mountPath": "/tmp"}],
+        }
+        claim_labels = kube.claim_labels(names.MINIO, COMPONENT)
+        return k8s.apps.v1.StatefulSet(
+            names.MINIO,
+            metadata=kube.metadata(names.MINIO, NAMESPACE, labels, annotations=annotations),
             spec={
-                "serviceName": HEADLESS,
-                "replicas": store.replicas,
+                "serviceName": names.MINIO_HEADLESS,
+                "replicas": cfg.replicas,
                 "podManagementPolicy": "Parallel",
                 "selector": {"matchLabels": select},
                 "updateStrategy": {"type": "RollingUpdate"},
                 "template": {
-                    "metadata": {"labels": labels},
+                    "metadata": {
+                        "labels": labels,
+                        # A rotated root password restarts the servers with it.
+                        "annotations": {"lakehouse.dev/root-credentials": root_digest},
+                    },
                     "spec": {
-                        "securityContext": kube.pod_security(MINIO_UID),
+                        "securityContext": kube.pod_security(names.MINIO_UID),
                         "topologySpreadConstraints": spread,
                         "terminationGracePeriodSeconds": 60,
-                        "containers": [
-                            {
-                                "name": "minio",
-                                "image": store.image,
-                                "imagePullPolicy": "IfNotPresent",
-                                "command": ["minio"],
-                                "args": server_args(
-                                    store.replicas, store.drives_per_pod, NAMESPACE
-                                ),
-                                "env": env,
-                                "ports": [
-                                    {"name": "api", "containerPort": API_PORT},
-                                    {"name": "console", "containerPort": CONSOLE_PORT},
-                                ],
-                                "resources": store.resources.as_k8s(),
-                                "securityContext": kube.container_security(read_only_root=True),
-                                "startupProbe": kube.http_probe(
-                                    "/minio/health/live", "api", period=5, failures=60
-                                ),
-                                "livenessProbe": kube.http_probe(
-                                    "/minio/health/live", "api", period=20, failures=3
-                                ),
-                                "readinessProbe": kube.http_probe(
-                                    "/minio/health/ready", "api", period=10, failures=3
-                                ),
-                                "volumeMounts": [{"name": d, "mountPath": f"/{d}"} for d in drives]
-                                + [{"name": "tmp", "mountPath": "/tmp"}],
-                            }
-                        ],
+                        "containers": [container],
                         "volumes": [kube.tmp_volume()],
                     },
                 },
                 "volumeClaimTemplates": [
-                    {
-                        "metadata": {"name": d, "labels": labels},
-                        "spec": {
-                            "accessModes": ["ReadWriteOnce"],
-                            "resources": {"requests": {"storage": store.drive_size}},
-                            **(
-                                {"storageClassName": store.storage_class}
-                                if store.storage_class
-                                else {}
-                            ),
-                        },
-                    }
+                    kube.volume_claim(d, cfg.drive_size, cfg.storage_class, claim_labels)
                     for d in drives
                 ],
             },
@@ -333,53 +257,25 @@ class ObjectStore(pulumi.ComponentResource):
                 parent=self, depends_on=[self.namespace, self.root_secret, self.headless]
             ),
         )
-        self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
-            NAME,
-            metadata=kube.metadata(NAME, NAMESPACE, labels),
-            # With default parity one pod down keeps write quorum; two would not.
-            spec={"maxUnavailable": 1, "selector": {"matchLabels": select}},
-            opts=in_ns,
-        )
-        self.provision_job = self._provision_job(cfg, store.mc_image, provision_data)
-        self.console_ingress = ingress.route(
-            "minio-console",
-            namespace=NAMESPACE,
-            host=cfg.ingress.hosts.console,
-            service=CONSOLE_SERVICE,
-            port=CONSOLE_PORT,
-            component=COMPONENT,
-            opts=in_ns,
-        )
-        self.s3_ingress = ingress.route(
-            "minio-s3",
-            namespace=NAMESPACE,
-            host=cfg.ingress.hosts.s3,
-            service=API_SERVICE,
-            port=API_PORT,
-            component=COMPONENT,
-            opts=in_ns,
-        )
-        self.register_outputs(
-            {
-                "namespace": NAMESPACE,
-                "endpoint": self.endpoint,
-                "bucket": self.bucket,
-                "consoleUrl": ingress.url(cfg.ingress.hosts.console),
-                "s3Url": ingress.url(cfg.ingress.hosts.s3),
-            }
-        )
 
     def _provision_job(
-        self, cfg: StackConfig, image: str, provision_data: dict[str, str]
+        self, provision_data: dict[str, str], users_digest: pulumi.Output[str]
     ) -> k8s.batch.v1.Job:
-        name = "minio-provision"
+        name = names.MINIO_PROVISION_JOB
+        image = self.cfg.mc_image
         labels = kube.labels(name, COMPONENT, image.rsplit(":", 1)[-1])
-        # The Job mounts the ConfigMap by name; hashing its content into the pod template
-        # makes a changed script or policy replace the Job, so it runs again.
-        content_hash = hashlib.sha256(
-            json.dumps(provision_data, sort_keys=True).encode()
-        ).hexdigest()
-
+        config_digest = kube.content_hash(json.dumps(provision_data, sort_keys=True))
+        env = [
+            kube.env("MINIO_URL", self.endpoint),
+            kube.env("BUCKET", self.bucket),
+            kube.env("MC_CONFIG_DIR", "/tmp/.mc"),
+            kube.secret_env("MINIO_ROOT_USER", names.MINIO_ROOT_SECRET, "rootUser"),
+            kube.secret_env("MINIO_ROOT_PASSWORD", names.MINIO_ROOT_SECRET, "rootPassword"),
+            kube.secret_env("SPARK_ACCESS_KEY", names.MINIO_USERS_SECRET, "sparkAccessKey"),
+            kube.secret_env("SPARK_SECRET_KEY", names.MINIO_USERS_SECRET, "sparkSecretKey"),
+            kube.secret_env("DREMIO_ACCESS_KEY", names.MINIO_USERS_SECRET, "dremioAccessKey"),
+            kube.secret_env("DREMIO_SECRET_KEY", names.MINIO_USERS_SECRET, "dremioSecretKey"),
+        ]
         return k8s.batch.v1.Job(
             name,
             metadata=kube.metadata(name, NAMESPACE, labels),
@@ -389,38 +285,22 @@ class ObjectStore(pulumi.ComponentResource):
                 "template": {
                     "metadata": {
                         "labels": labels,
-                        "annotations": {"lakehouse.dev/config-hash": content_hash[:16]},
+                        # A changed script, policy, or password replaces the Job: it runs again.
+                        "annotations": {
+                            "lakehouse.dev/config-hash": config_digest,
+                            "lakehouse.dev/credentials-hash": users_digest,
+                        },
                     },
                     "spec": {
                         "restartPolicy": "OnFailure",
-                        "securityContext": kube.pod_security(MINIO_UID),
+                        "securityContext": kube.pod_security(names.MINIO_UID),
                         "containers": [
                             {
                                 "name": "provision",
                                 "image": image,
                                 "imagePullPolicy": "IfNotPresent",
                                 "command": ["/bin/sh", "/provision/provision.sh"],
-                                "env": [
-                                    {"name": "MINIO_URL", "value": self.endpoint},
-                                    {"name": "BUCKET", "value": cfg.bucket},
-                                    {"name": "MC_CONFIG_DIR", "value": "/tmp/.mc"},
-                                    kube.secret_env("MINIO_ROOT_USER", "minio-root", "rootUser"),
-                                    kube.secret_env(
-                                        "MINIO_ROOT_PASSWORD", "minio-root", "rootPassword"
-                                    ),
-                                    kube.secret_env(
-                                        "SPARK_ACCESS_KEY", "minio-users", "sparkAccessKey"
-                                    ),
-                                    kube.secret_env(
-                                        "SPARK_SECRET_KEY", "minio-users", "sparkSecretKey"
-                                    ),
-                                    kube.secret_env(
-                                        "DREMIO_ACCESS_KEY", "minio-users", "dremioAccessKey"
-                                    ),
-                                    kube.secret_env(
-                                        "DREMIO_SECRET_KEY", "minio-users", "dremioSecretKey"
-                                    ),
-                                ],
+                                "env": env,
                                 "resources": {
                                     "requests": {"cpu": "50m", "memory": "64Mi"},
                                     "limits": {"cpu": "500m", "memory": "128Mi"},
@@ -433,7 +313,7 @@ class ObjectStore(pulumi.ComponentResource):
                             }
                         ],
                         "volumes": [
-                            {"name": "provision", "configMap": {"name": "minio-provision"}},
+                            {"name": "provision", "configMap": {"name": name}},
                             kube.tmp_volume(),
                         ],
                     },
@@ -447,7 +327,6 @@ class ObjectStore(pulumi.ComponentResource):
                     self.users_secret,
                     self.provision_config,
                 ],
-                # A changed script or policy replaces the Job, which runs it again.
                 replace_on_changes=["spec"],
                 delete_before_replace=True,
                 custom_timeouts=pulumi.CustomTimeouts(create="30m", update="30m"),

@@ -1,7 +1,12 @@
-"""The Pulumi program: read and validate the stack's configuration, then declare the systems.
+"""The Pulumi program: validate the stack's configuration, then declare and wire the systems.
 
 Validation happens before the first resource is declared, so a bad value never leaves a
-half-deployed stack behind.
+half-deployed stack behind. Each component receives its own configuration section and
+the handles of what it depends on (an endpoint, a readiness resource, an image), never
+the whole stack; the wiring between them is this module's only job.
+
+``deploy()`` is what ``infra/__main__.py`` runs under ``pulumi up`` and what
+``lakehouse up`` runs as an inline Automation API program.
 """
 
 from __future__ import annotations
@@ -9,54 +14,165 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from lakehouse.jobimage import job_image_ref
-from lakehouse_infra import config
+from lakehouse_core import names
+from lakehouse_core.images import dremio_bootstrap_image_ref, job_image_ref
+from lakehouse_core.spark_applications import job_settings
+from lakehouse_core.stack_config import StackConfig, load
+from lakehouse_infra import k8s as kube
 from lakehouse_infra.credentials import LakeCredentials
 from lakehouse_infra.dremio import Dremio
-from lakehouse_infra.ingress import IngressController
-from lakehouse_infra.object_store import ObjectStore
+from lakehouse_infra.dremio_bootstrap import DremioBootstrap
+from lakehouse_infra.ingress import IngressController, Route
+from lakehouse_infra.object_store import ObjectStore, StoreCredentials
 from lakehouse_infra.pipeline import Pipeline
 from lakehouse_infra.spark_platform import SparkPlatform
+from lakehouse_infra.zookeeper import ZooKeeper
 
 
 def deploy() -> None:
     settings = pulumi.Config("lakehouse")
-    cfg = config.load(settings.get)
-
-    opts = pulumi.ResourceOptions()
-    if cfg.kube_context:
-        # Pinning the context keeps `pulumi up` of the dev stack off any other cluster.
-        provider = k8s.Provider("kubernetes", context=cfg.kube_context)
-        opts = pulumi.ResourceOptions(providers={"kubernetes": provider})
-
+    cfg = load(settings.get)
+    opts = _provider_options(cfg)
     credentials = LakeCredentials.create(settings, admin_user=cfg.dremio.admin_user)
-    job_image = cfg.spark.image(job_image_ref())
+    job_image = cfg.images.resolve(cfg.images.job, job_image_ref())
+    bootstrap_image = cfg.images.resolve(cfg.images.dremio_bootstrap, dremio_bootstrap_image_ref())
+    hosts = cfg.ingress.hosts
 
-    ingress = IngressController("ingress", cfg, opts)
-    store = ObjectStore("object-store", cfg, credentials, ingress, opts)
-    spark = SparkPlatform("spark", cfg, credentials, opts)
-    dremio = Dremio(
-        "dremio",
-        cfg,
-        credentials=credentials,
-        store=store,
-        ingress=ingress,
-        job_image=job_image,
+    ingress = IngressController(
+        "ingress",
+        cfg=cfg.ingress,
+        environment=cfg.environment,
+        charts_dir=cfg.charts_dir,
         opts=opts,
     )
-    Pipeline("pipeline", cfg, store=store, spark=spark, image=job_image, opts=opts)
+    store = ObjectStore(
+        "object-store",
+        cfg=cfg.object_store,
+        bucket=cfg.bucket,
+        credentials=StoreCredentials(credentials.minio_root, credentials.spark, credentials.dremio),
+        console_url=ingress.url(hosts.console),
+        opts=opts,
+    )
+    spark = SparkPlatform(
+        "spark",
+        cfg=cfg.spark,
+        environment=cfg.environment,
+        charts_dir=cfg.charts_dir,
+        s3=credentials.spark,
+        opts=opts,
+    )
+    query_namespace = kube.namespace(
+        names.DREMIO_NAMESPACE, "query-engine", "restricted", opts or pulumi.ResourceOptions()
+    )
+    zookeeper = ZooKeeper("zookeeper", cfg=cfg.zookeeper, namespace=query_namespace, opts=opts)
+    dremio = Dremio(
+        "dremio",
+        cfg=cfg.dremio,
+        bucket=cfg.bucket,
+        namespace=query_namespace,
+        zookeeper_connect=zookeeper.connect,
+        zookeeper_host=zookeeper.client_host,
+        zookeeper_ready=zookeeper.ready,
+        store_endpoint_host=store.endpoint_host,
+        store_ready=store.ready,
+        s3=credentials.dremio,
+        opts=opts,
+    )
+    DremioBootstrap(
+        "dremio-bootstrap",
+        bucket=cfg.bucket,
+        admin=credentials.dremio_admin,
+        admin_email=cfg.dremio.admin_email,
+        s3=credentials.dremio,
+        store_endpoint_host=store.endpoint_host,
+        store_ready=store.ready,
+        dremio_ready=dremio.ready,
+        namespace=query_namespace,
+        image=bootstrap_image,
+        image_pull_policy=cfg.images.pull_policy,
+        opts=opts,
+    )
+    Pipeline(
+        "pipeline",
+        cfg=cfg.pipeline,
+        settings=job_settings(cfg, job_image),
+        ready=[*spark.ready, store.ready],
+        opts=opts,
+    )
+    for route in _routes(cfg, store, dremio, query_namespace):
+        ingress.route(route)
+    _exports(cfg, ingress, credentials, job_image, spark.jobs_namespace_name)
 
+
+def _provider_options(cfg: StackConfig) -> pulumi.ResourceOptions | None:
+    if not cfg.kube_context:
+        return None
+    # Pinning the context keeps `pulumi up` of the dev stack off any other cluster.
+    provider = k8s.Provider("kubernetes", context=cfg.kube_context)
+    return pulumi.ResourceOptions(providers={"kubernetes": provider})
+
+
+def _routes(
+    cfg: StackConfig, store: ObjectStore, dremio: Dremio, query_namespace: pulumi.Resource
+) -> list[Route]:
+    hosts = cfg.ingress.hosts
+    storage = [store.namespace, store.api_service, store.console_service]
+    return [
+        Route(
+            "minio-console",
+            names.STORAGE_NAMESPACE,
+            hosts.console,
+            names.MINIO_CONSOLE_SERVICE,
+            names.MINIO_CONSOLE_PORT,
+            "object-store",
+            storage,
+        ),
+        Route(
+            "minio-s3",
+            names.STORAGE_NAMESPACE,
+            hosts.s3,
+            names.MINIO,
+            names.MINIO_API_PORT,
+            "object-store",
+            storage,
+        ),
+        Route(
+            "dremio",
+            names.DREMIO_NAMESPACE,
+            hosts.dremio,
+            names.DREMIO_CLIENT_SERVICE,
+            names.DREMIO_WEB_PORT,
+            "query-engine",
+            [query_namespace, dremio.client_service],
+        ),
+        Route(
+            "dremio-flight",
+            names.DREMIO_NAMESPACE,
+            hosts.flight,
+            names.DREMIO_FLIGHT_SERVICE,
+            names.DREMIO_FLIGHT_PORT,
+            "query-engine",
+            [query_namespace, dremio.flight_service],
+        ),
+    ]
+
+
+def _exports(
+    cfg: StackConfig,
+    ingress: IngressController,
+    credentials: LakeCredentials,
+    job_image: str,
+    jobs_namespace: str,
+) -> None:
     hosts = cfg.ingress.hosts
     pulumi.export("dremioUrl", ingress.url(hosts.dremio))
-    pulumi.export(
-        "flightEndpoint", f"grpc+tcp://{hosts.flight}:{443 if cfg.ingress.tls.enabled else 80}"
-    )
+    pulumi.export("flightEndpoint", cfg.ingress.flight_endpoint())
     pulumi.export("minioConsoleUrl", ingress.url(hosts.console))
     pulumi.export("s3Url", ingress.url(hosts.s3))
     pulumi.export("bucket", cfg.bucket)
     pulumi.export("jobImage", job_image)
-    pulumi.export("jobsNamespace", spark.jobs_namespace_name)
-    pulumi.export("dremioNamespace", dremio.namespace_name)
-    pulumi.export("storageNamespace", store.namespace_name)
+    pulumi.export("jobsNamespace", jobs_namespace)
+    pulumi.export("dremioNamespace", names.DREMIO_NAMESPACE)
+    pulumi.export("storageNamespace", names.STORAGE_NAMESPACE)
     pulumi.export("dremioAdminUser", credentials.dremio_admin.user)
     pulumi.export("dremioAdminPassword", credentials.dremio_admin.password)

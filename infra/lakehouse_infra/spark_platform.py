@@ -11,48 +11,48 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from lakehouse import versions
-from lakehouse.sparkapps import ACCESS_KEY_ENV, SECRET_KEY_ENV
+from lakehouse_core import names, versions
+from lakehouse_core.stack_config import SparkConfig
 from lakehouse_infra import helm
 from lakehouse_infra import k8s as kube
-from lakehouse_infra.config import StackConfig
-from lakehouse_infra.credentials import LakeCredentials
+from lakehouse_infra.credentials import Credential
 
 COMPONENT = "spark"
-CREDENTIALS_SECRET = "lakehouse-spark-s3"  # noqa: S105 (a Secret name)
 
 
 class SparkPlatform(pulumi.ComponentResource):
+    """The operator (``release``) and the jobs namespace with its S3 credentials (``secret``)."""
+
     def __init__(
         self,
         name: str,
-        cfg: StackConfig,
-        credentials: LakeCredentials,
+        *,
+        cfg: SparkConfig,
+        environment: str,
+        charts_dir: str | None,
+        s3: Credential,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:spark:SparkPlatform", name, None, opts)
-        spark = cfg.spark
-        self.jobs_namespace_name = spark.jobs_namespace
-        self.service_account = spark.service_account
-        self.credentials_secret = CREDENTIALS_SECRET
+        self.jobs_namespace_name = cfg.jobs_namespace
         child = pulumi.ResourceOptions(parent=self)
         # The chart's pods meet "restricted"; Spark's driver and executor pods get their
         # security context from the webhook, so their namespace enforces "baseline" and
         # warns (and audits) against "restricted".
         self.operator_namespace = kube.namespace(
-            spark.operator_namespace, COMPONENT, "restricted", child
+            cfg.operator_namespace, COMPONENT, "restricted", child
         )
-        self.jobs_namespace = kube.namespace(spark.jobs_namespace, "spark-jobs", "baseline", child)
+        self.jobs_namespace = kube.namespace(cfg.jobs_namespace, "spark-jobs", "baseline", child)
         keys: dict[str, pulumi.Input[str]] = {
-            ACCESS_KEY_ENV: credentials.spark.user,
-            SECRET_KEY_ENV: credentials.spark.password,
+            names.ACCESS_KEY_ENV: s3.user,
+            names.SECRET_KEY_ENV: s3.password,
         }
         self.secret = k8s.core.v1.Secret(
-            CREDENTIALS_SECRET,
+            names.SPARK_S3_SECRET,
             metadata=kube.metadata(
-                CREDENTIALS_SECRET,
-                spark.jobs_namespace,
-                kube.labels(CREDENTIALS_SECRET, "spark-jobs"),
+                names.SPARK_S3_SECRET,
+                cfg.jobs_namespace,
+                kube.labels(names.SPARK_S3_SECRET, "spark-jobs"),
             ),
             type="Opaque",
             string_data=keys,
@@ -62,13 +62,14 @@ class SparkPlatform(pulumi.ComponentResource):
             name,
             versions.SPARK_OPERATOR_CHART,
             release_name="spark-operator",
-            namespace=spark.operator_namespace,
-            environment=cfg.environment,
+            namespace=cfg.operator_namespace,
+            environment=environment,
+            charts_dir=charts_dir,
             values={
                 # Namespaces must exist before the operator watches them.
                 "spark": {
-                    "jobNamespaces": [spark.jobs_namespace],
-                    "serviceAccount": {"create": True, "name": spark.service_account},
+                    "jobNamespaces": [cfg.jobs_namespace],
+                    "serviceAccount": {"create": True, "name": cfg.service_account},
                     "rbac": {"create": True},
                 },
                 "webhook": {"enable": True},
@@ -77,11 +78,13 @@ class SparkPlatform(pulumi.ComponentResource):
                 parent=self, depends_on=[self.operator_namespace, self.jobs_namespace]
             ),
         )
+        # What a SparkApplication needs before it is declared: the CRDs and the credentials.
+        self.ready: list[pulumi.Resource] = [self.release, self.secret]
         self.register_outputs(
             {
-                "operatorNamespace": spark.operator_namespace,
-                "jobsNamespace": spark.jobs_namespace,
-                "serviceAccount": spark.service_account,
-                "credentialsSecret": CREDENTIALS_SECRET,
+                "operatorNamespace": cfg.operator_namespace,
+                "jobsNamespace": cfg.jobs_namespace,
+                "serviceAccount": cfg.service_account,
+                "credentialsSecret": names.SPARK_S3_SECRET,
             }
         )

@@ -18,7 +18,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
-from lakehouse.catalog import LakeCatalog, Layer
+from lakehouse_core.catalog import LakeCatalog, Layer
 from lakehouse_jobs import delta_io
 
 AUDIT_SCHEMA = StructType(

@@ -15,7 +15,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
-from lakehouse.catalog import (
+from lakehouse_core.catalog import (
     BATCH_ID_COLUMN,
     CORRUPT_RECORD_COLUMN,
     EXTRA_COLUMNS_COLUMN,
@@ -26,13 +26,14 @@ from lakehouse.catalog import (
     LakeCatalog,
     Layer,
 )
+from lakehouse_core.errors import LakehouseError
 from lakehouse_jobs import audit, delta_io, landing
 from lakehouse_jobs.audit import BatchResult
 
 log = logging.getLogger(__name__)
 
 
-class LateBatchError(RuntimeError):
+class LateBatchError(LakehouseError):
     """A landing batch is older than one already ingested."""
 
 

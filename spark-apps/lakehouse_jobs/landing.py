@@ -19,7 +19,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
-from lakehouse.catalog import (
+from lakehouse_core.catalog import (
     CORRUPT_RECORD_COLUMN,
     EXTRA_COLUMNS_COLUMN,
     MISSING_COLUMNS_COLUMN,

@@ -2,22 +2,28 @@
 
 This is what each SparkApplication runs (through spark-apps/run_job.py). It uses argparse
 rather than the project's Typer CLI because the job image carries only the job package
-and its pure-Python catalog, nothing else.
+and the pure-Python part of the core, nothing else.
+
+Besides a readable line per batch, every result is printed once as a JSON line starting
+with ``JOB_RESULT_PREFIX``: ``lakehouse pipeline run`` reads them from the driver's log and
+shows the same per-batch summary for a cluster run as for a local one.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 
 from pyspark.sql import SparkSession
 
-from lakehouse.catalog import CATALOG, PIPELINES, LakeCatalog
+from lakehouse_core.catalog import CATALOG, LAYER_CHOICES, PIPELINES, LakeCatalog, Layer, layers_for
+from lakehouse_core.errors import LakehouseError
+from lakehouse_core.names import JOB_RESULT_PREFIX
 from lakehouse_jobs.audit import BatchResult
-
-LAYERS = ("bronze", "silver", "gold", "all")
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -26,7 +32,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         description="Run a medallion layer over the lake: landing -> bronze -> silver -> gold.",
     )
     parser.add_argument(
-        "layer", choices=LAYERS, help="the layer to refresh ('all' runs each in order)"
+        "layer", choices=LAYER_CHOICES, help="the layer to refresh ('all' runs each in order)"
     )
     parser.add_argument(
         "--bucket", default=CATALOG.bucket, help="the lake bucket (default: %(default)s)"
@@ -52,13 +58,23 @@ def run_layers(
 
     chosen = catalog.select_datasets(list(datasets) if datasets else None)
     results: list[BatchResult] = []
-    if layer in ("bronze", "all"):
-        results += bronze.run(spark, catalog, chosen)
-    if layer in ("silver", "all"):
-        results += silver.run(spark, catalog, chosen)
-    if layer in ("gold", "all"):
-        results += gold.run(spark, catalog, catalog.gold_tables_for(chosen))
+    for step in layers_for(layer):
+        if step is Layer.BRONZE:
+            results += bronze.run(spark, catalog, chosen)
+        elif step is Layer.SILVER:
+            results += silver.run(spark, catalog, chosen)
+        else:
+            results += gold.run(spark, catalog, gold.GOLD.reading(d.name for d in chosen))
     return results
+
+
+def summary_line(result: BatchResult) -> str:
+    return (
+        f"{result.layer:6} {result.table_name:26} batch {result.batch_id:>6}: "
+        f"in={result.rows_in} applied={result.rows_applied} "
+        f"superseded={result.rows_superseded} rejected={result.rows_rejected} "
+        f"version={result.target_version} {result.note}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,14 +96,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     spark = build_session(f"lakehouse-{args.layer}")
     try:
         results = run_layers(spark, catalog, args.layer, args.datasets)
+    except LakehouseError as err:
+        print(f"error: {err.message}", file=sys.stderr)
+        if err.hint:
+            print(f"hint: {err.hint}", file=sys.stderr)
+        return 1
     finally:
         spark.stop()
-    for r in results:
-        print(
-            f"{r.layer:6} {r.table_name:26} batch {r.batch_id:>6}: in={r.rows_in} "
-            f"applied={r.rows_applied} superseded={r.rows_superseded} "
-            f"rejected={r.rows_rejected} version={r.target_version} {r.note}"
-        )
+    for result in results:
+        print(summary_line(result))
+        print(JOB_RESULT_PREFIX + json.dumps(asdict(result), sort_keys=True))
     print(f"{args.layer}: {len(results)} batch(es) processed")
     return 0
 

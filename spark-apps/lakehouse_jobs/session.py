@@ -3,46 +3,16 @@
 In the cluster, spark-submit (driven by the operator) already set the master, the jars
 baked into the image and the S3A endpoint (``hadoopConf`` in the SparkApplication), and
 the credentials arrive as AWS_* environment variables from a Secret; the job only adds
-the Delta settings. On one machine (demo, tests, bench) the caller passes ``LocalSpark``
-and the session puts the version matrix's jars (downloaded once, checksum-verified) on
-the classpath: the same files the job image bakes in.
+the Delta settings. On one machine (demo, tests, bench) the application passes the local
+settings (master, the version matrix's jars, the S3A endpoint) as ``extra_conf``.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 
 from pyspark.sql import SparkSession
-
-from lakehouse.s3 import S3Endpoint
-
-
-def s3a_hadoop_conf(endpoint: S3Endpoint) -> dict[str, str]:
-    """Hadoop S3A settings for a path-style, S3-compatible endpoint with static keys."""
-    return {
-        "fs.s3a.endpoint": endpoint.url,
-        "fs.s3a.endpoint.region": endpoint.region,
-        "fs.s3a.path.style.access": "true",
-        "fs.s3a.connection.ssl.enabled": str(endpoint.url.startswith("https://")).lower(),
-        "fs.s3a.access.key": endpoint.access_key,
-        "fs.s3a.secret.key": endpoint.secret_key,
-        "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
-    }
-
-
-@dataclass(frozen=True)
-class LocalSpark:
-    """Settings for a session on this machine."""
-
-    s3: S3Endpoint
-    cores: int = 2
-    driver_memory: str = "3g"
-    shuffle_partitions: int = 4
-    extra_conf: dict[str, str] = field(default_factory=dict)
-
 
 # Settings every job runs with. Above all they keep every table at Delta reader version
 # 1-2, which is all Dremio OSS reads: no deletion vectors, no TimestampNTZ (timestamps are
@@ -63,33 +33,13 @@ SESSION_CONF: dict[str, str] = {
 }
 
 
-def build_session(app_name: str, local: LocalSpark | None = None) -> SparkSession:
+def build_session(
+    app_name: str, extra_conf: Mapping[str, str] | None = None, *, log_level: str = "WARN"
+) -> SparkSession:
+    """The session with the Delta settings above; ``extra_conf`` adds or overrides settings."""
     builder = SparkSession.builder.appName(app_name)
-    for key, value in SESSION_CONF.items():
+    for key, value in {**SESSION_CONF, **(extra_conf or {})}.items():
         builder = builder.config(key, value)
-    if local is not None:
-        from lakehouse.local.jars import LOG4J_CONFIG, ensure_spark_jars
-
-        jars = ensure_spark_jars(log=logging.getLogger(__name__).info)
-        builder = (
-            builder.master(f"local[{local.cores}]")
-            .config("spark.jars", ",".join(str(j) for j in jars))
-            .config("spark.driver.memory", local.driver_memory)
-            .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG4J_CONFIG}")
-            .config("spark.databricks.delta.snapshotPartitions", str(local.cores))
-            .config("spark.default.parallelism", str(local.cores))
-            .config("spark.sql.shuffle.partitions", str(local.shuffle_partitions))
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.ui.enabled", "false")
-            .config("spark.sql.adaptive.enabled", "true")
-            # Tables are addressed by path; keep Spark's empty default warehouse out of the cwd.
-            .config("spark.sql.warehouse.dir", f"{tempfile.gettempdir()}/lakehouse-spark-warehouse")
-        )
-        for key, value in s3a_hadoop_conf(local.s3).items():
-            builder = builder.config(f"spark.hadoop.{key}", value)
-        for key, value in local.extra_conf.items():
-            builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    level = os.environ.get("LAKEHOUSE_SPARK_LOG_LEVEL") or ("ERROR" if local else "WARN")
-    spark.sparkContext.setLogLevel(level)
+    spark.sparkContext.setLogLevel(os.environ.get("LAKEHOUSE_SPARK_LOG_LEVEL") or log_level)
     return spark

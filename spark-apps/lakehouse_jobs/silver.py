@@ -31,7 +31,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from lakehouse.catalog import (
+from lakehouse_core.catalog import (
     BATCH_ID_COLUMN,
     CHANGE_SEQ_COLUMN,
     CORRUPT_RECORD_COLUMN,
@@ -46,7 +46,7 @@ from lakehouse.catalog import (
     LakeCatalog,
     Layer,
 )
-from lakehouse.catalog import Column as CatalogColumn
+from lakehouse_core.catalog import Column as CatalogColumn
 from lakehouse_jobs import audit, delta_io, validation
 from lakehouse_jobs.audit import BatchResult
 from lakehouse_jobs.types import spark_type

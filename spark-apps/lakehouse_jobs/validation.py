@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from lakehouse.catalog import (
+from lakehouse_core.catalog import (
     CHANGE_OPS,
     CHANGE_SEQ_COLUMN,
     CORRUPT_RECORD_COLUMN,
@@ -22,7 +22,7 @@ from lakehouse.catalog import (
     OP_DELETE,
     Dataset,
 )
-from lakehouse.catalog import (
+from lakehouse_core.catalog import (
     Column as CatalogColumn,
 )
 

@@ -13,15 +13,21 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from lakehouse.catalog import CATALOG, LakeCatalog, Layer
+from lakehouse.report import batch_table
 from lakehouse.s3 import S3Endpoint
+from lakehouse_core.catalog import CATALOG, Layer
+from lakehouse_core.errors import LakehouseError
+
+if TYPE_CHECKING:
+    from lakehouse.local.runner import LocalPipeline
 
 
-class PrerequisiteMissing(RuntimeError):
+class PrerequisiteMissing(LakehouseError):
     """Something the demo needs is not installed; the message says what to install."""
 
 
@@ -54,93 +60,68 @@ def run_demo(settings: DemoSettings, console: Console | None = None) -> dict[str
     """Run the demo; returns the row count of each gold table."""
     from lakehouse.datagen.landing import GeneratorSettings, generate
     from lakehouse.local.minio import LocalMinio
+    from lakehouse.local.runner import LocalPipeline
     from lakehouse.s3 import ObjectStore
 
     # Outside a terminal (CI logs, pipes) rich would wrap at 80 columns and cut the tables.
     console = console or (Console() if sys.stdout.isatty() else Console(width=160))
     check_java()
-    catalog = CATALOG
     started = time.monotonic()
     with LocalMinio(log=console.log) as minio:
         endpoint = S3Endpoint(
             minio.endpoint, minio.credentials.access_key, minio.credentials.secret_key
         )
-        store = ObjectStore(endpoint, catalog.bucket)
+        store = ObjectStore(endpoint, CATALOG.bucket)
         with console.status("generating landing data"):
             generate(
                 store,
                 GeneratorSettings(settings.scale, settings.seed, settings.fraction),
                 settings.change_batches,
-                catalog,
+                CATALOG,
                 log=console.log,
             )
-        counts = _run_pipeline(catalog, endpoint, settings, console)
+        with LocalPipeline(
+            endpoint, CATALOG.bucket, cores=settings.cores, driver_memory=settings.driver_memory
+        ) as pipeline:
+            results = run_with_progress(pipeline, "all", console)
+            console.print(batch_table(results))
+            counts = _show_gold(pipeline, settings, console)
     console.log(f"demo finished in {time.monotonic() - started:.0f}s; MinIO stopped")
     return counts
 
 
-def _run_pipeline(
-    catalog: LakeCatalog, endpoint: S3Endpoint, settings: DemoSettings, console: Console
-) -> dict[str, int]:
-    from lakehouse_jobs.main import run_layers
-    from lakehouse_jobs.session import LocalSpark, build_session
-
-    with console.status("starting Spark (the first run downloads the Delta and S3A jars)"):
-        spark = build_session(
-            "lakehouse-demo",
-            LocalSpark(
-                endpoint,
-                cores=settings.cores,
-                driver_memory=settings.driver_memory,
-                extra_conf={"spark.databricks.delta.snapshotPartitions": "2"},
+def run_with_progress(
+    pipeline: LocalPipeline, layer: str, console: Console, datasets: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Run the layers with a spinner and a line per finished layer."""
+    with console.status("starting Spark") as status:
+        return pipeline.run(
+            layer,
+            datasets,
+            on_start=lambda step: status.update(f"running {step}"),
+            on_layer=lambda step, seconds, done: console.log(
+                f"{step}: {len(done)} batch(es) in {seconds:.0f}s"
             ),
         )
-    try:
-        layer_table = Table(title="what each layer did", show_lines=False)
-        for column in (
-            "layer",
-            "table",
-            "batch",
-            "rows in",
-            "applied",
-            "superseded",
-            "rejected",
-            "note",
-        ):
-            layer_table.add_column(
-                column, justify="right" if column not in ("layer", "table", "note") else "left"
-            )
-        for layer in ("bronze", "silver", "gold"):
-            started = time.monotonic()
-            with console.status(f"running {layer}"):
-                results = run_layers(spark, catalog, layer)
-            console.log(f"{layer}: {len(results)} batch(es) in {time.monotonic() - started:.0f}s")
-            for r in results:
-                layer_table.add_row(
-                    r.layer,
-                    r.table_name,
-                    str(r.batch_id),
-                    str(r.rows_in),
-                    str(r.rows_applied),
-                    str(r.rows_superseded),
-                    str(r.rows_rejected),
-                    r.note,
-                )
-        console.print(layer_table)
-        counts = {}
-        for gold in catalog.gold_tables:
-            df = spark.read.format("delta").load(catalog.table_uri(Layer.GOLD, gold.name))
-            counts[gold.name] = df.count()
-            ordered = df.orderBy(*gold.key).limit(settings.rows_shown)
-            table = Table(title=f"gold.{gold.name} ({counts[gold.name]} rows): {gold.description}")
-            for name in ordered.columns:
-                table.add_column(name)
-            for row in ordered.collect():
-                table.add_row(*[_cell(v) for v in row])
-            console.print(table)
-        return counts
-    finally:
-        spark.stop()
+
+
+def _show_gold(pipeline: LocalPipeline, settings: DemoSettings, console: Console) -> dict[str, int]:
+    from lakehouse_jobs.gold import GOLD
+
+    counts = {}
+    for gold in GOLD:
+        df = pipeline.spark.read.format("delta").load(
+            pipeline.catalog.table_uri(Layer.GOLD, gold.name)
+        )
+        counts[gold.name] = df.count()
+        ordered = df.orderBy(*gold.key).limit(settings.rows_shown)
+        table = Table(title=f"gold.{gold.name} ({counts[gold.name]} rows): {gold.description}")
+        for name in ordered.columns:
+            table.add_column(name)
+        for row in ordered.collect():
+            table.add_row(*[_cell(v) for v in row])
+        console.print(table)
+    return counts
 
 
 def _cell(value: object) -> str:

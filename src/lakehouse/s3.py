@@ -1,18 +1,27 @@
-"""An S3-compatible endpoint (MinIO) and a small object-store client on top of boto3.
+"""An S3-compatible endpoint (MinIO) and the few object operations the application needs.
 
-``S3Endpoint`` is plain data, importable by the Spark jobs; ``ObjectStore`` imports boto3
-only when it is built, so the job image needs no boto3.
+``ObjectStore`` imports boto3 only when it is built. Every failure a user can cause (an
+endpoint that does not answer, keys it refuses) surfaces as an ``ObjectStoreError`` that
+names the endpoint and what to check.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+from lakehouse_core.errors import LakehouseError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+REFUSED_CODES = ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403")
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,50 @@ class S3Endpoint:
 
     def __repr__(self) -> str:  # never print the secret
         return f"S3Endpoint(url={self.url!r}, access_key={self.access_key!r}, secret_key='***')"
+
+
+class ObjectStoreError(LakehouseError):
+    """The S3 endpoint did not answer, or refused what was asked."""
+
+
+def _error_code(err: Exception) -> str:
+    response: Any = getattr(err, "response", {}) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def _translated(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn botocore's connection and permission errors into ObjectStoreErrors with a hint."""
+
+    @wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+
+        store: ObjectStore = args[0]  # type: ignore[assignment]
+        try:
+            return method(*args, **kwargs)
+        except EndpointConnectionError as err:
+            raise ObjectStoreError(
+                f"the S3 endpoint {store.endpoint.url} does not answer ({err})",
+                hint="check the URL and that the object store is running "
+                "(`lakehouse local up`, or `lakehouse status` for a cluster)",
+            ) from err
+        except NoCredentialsError as err:
+            raise ObjectStoreError(
+                "no S3 credentials were given",
+                hint="pass --access-key and --secret-key (or LAKEHOUSE_S3_ACCESS_KEY and "
+                "LAKEHOUSE_S3_SECRET_KEY)",
+            ) from err
+        except ClientError as err:
+            if _error_code(err) in REFUSED_CODES:
+                raise ObjectStoreError(
+                    f"the S3 endpoint {store.endpoint.url} refused access key "
+                    f"{store.endpoint.access_key!r} on bucket {store.bucket!r} "
+                    f"({_error_code(err)})",
+                    hint="check the keys, and that the user may write landing/ in this bucket",
+                ) from err
+            raise
+
+    return call
 
 
 class ObjectStore:
@@ -49,36 +102,43 @@ class ObjectStore:
             ),
         )
 
+    @_translated
     def ensure_bucket(self) -> None:
         from botocore.exceptions import ClientError
 
         try:
             self.client.head_bucket(Bucket=self.bucket)
         except ClientError as err:
-            code = str(err.response.get("Error", {}).get("Code", ""))
-            if code not in ("404", "NoSuchBucket", "NotFound"):
+            if _error_code(err) not in ("404", "NoSuchBucket", "NotFound"):
                 raise
             self.client.create_bucket(Bucket=self.bucket)
 
+    @_translated
     def put_bytes(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data)
 
+    @_translated
     def put_file(self, key: str, path: Path) -> None:
         self.client.upload_file(str(path), self.bucket, key)
 
+    @_translated
     def get_bytes(self, key: str) -> bytes | None:
         from botocore.exceptions import ClientError
 
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=key)
         except ClientError as err:
-            if str(err.response.get("Error", {}).get("Code", "")) in ("NoSuchKey", "404"):
+            if _error_code(err) in ("NoSuchKey", "404"):
                 return None
             raise
         body: Any = response["Body"]
         return bytes(body.read())
 
-    def keys(self, prefix: str) -> Iterator[str]:
+    @_translated
+    def keys(self, prefix: str) -> list[str]:
+        return list(self._keys(prefix))
+
+    def _keys(self, prefix: str) -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             for item in page.get("Contents", []):

@@ -8,9 +8,9 @@ import time
 import pyarrow as pa
 import pytest
 
-from lakehouse.catalog import CATALOG, Layer
-from lakehouse.dremio import bootstrap
-from lakehouse.dremio.client import (
+from lakehouse_core.catalog import CATALOG, Layer
+from lakehouse_dremio import bootstrap
+from lakehouse_dremio.client import (
     DremioAuthError,
     DremioClient,
     DremioJobFailed,
@@ -20,8 +20,8 @@ from lakehouse.dremio.client import (
     RetryPolicy,
     quote_path,
 )
-from lakehouse.dremio.flight import flight_query
-from lakehouse.dremio.lake import LakeSource, promote_tables
+from lakehouse_dremio.flight import flight_query
+from lakehouse_dremio.lake import LakeSource, promote_tables
 
 from .fake_dremio import FakeDremio
 from .fake_flight import FakeDremioFlight
@@ -159,10 +159,10 @@ def test_tables_are_promoted_refreshed_or_reported_missing(dremio: FakeDremio) -
     gold = catalog.dremio_path(Layer.GOLD, "pricing_summary")
     dremio.state.folders |= {tuple(orders), tuple(gold)}
     client = logged_in(dremio)
-    first = promote_tables(client, catalog)
+    first = promote_tables(client, catalog, ["pricing_summary"])
     assert first["silver.orders"] == "promoted" and first["gold.pricing_summary"] == "promoted"
     assert first["silver.lineitem"] == "missing"
-    second = promote_tables(client, catalog)
+    second = promote_tables(client, catalog, ["pricing_summary"])
     assert second["silver.orders"] == "refreshed"
     assert quote_path(orders) in dremio.state.refreshed
 

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 import pytest
 from pyspark.sql import SparkSession
 
-from lakehouse.catalog import CATALOG, LakeCatalog
 from lakehouse.local.minio import LocalMinio
+from lakehouse.local.spark import LocalSpark, local_session
 from lakehouse.s3 import ObjectStore, S3Endpoint
-from lakehouse_jobs.session import LocalSpark, build_session
+from lakehouse_core.catalog import CATALOG, LakeCatalog
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +33,7 @@ def s3_endpoint(minio: LocalMinio) -> S3Endpoint:
 
 @pytest.fixture(scope="session")
 def spark(s3_endpoint: S3Endpoint) -> Iterator[SparkSession]:
-    session = build_session(
+    session = local_session(
         "lakehouse-tests",
         LocalSpark(
             s3_endpoint,

@@ -15,14 +15,14 @@ from typing import Any
 import duckdb
 from deltalake import DeltaTable
 
-from lakehouse.catalog import (
+from lakehouse.s3 import ObjectStore, S3Endpoint
+from lakehouse_core.catalog import (
     CHANGE_SEQ_COLUMN,
     OP_COLUMN,
     Dataset,
     LakeCatalog,
     Layer,
 )
-from lakehouse.s3 import ObjectStore, S3Endpoint
 
 DUCKDB_TYPES = {
     "bigint": "BIGINT",

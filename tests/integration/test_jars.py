@@ -8,8 +8,8 @@ from pathlib import Path
 import delta
 import pytest
 
-from lakehouse import versions
 from lakehouse.local.jars import ensure_spark_jars, sha256_of
+from lakehouse_core import versions
 
 pytestmark = pytest.mark.integration
 

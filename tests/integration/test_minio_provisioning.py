@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lakehouse.s3 import S3Endpoint
-from lakehouse_infra.object_store import lifecycle
+from lakehouse_infra.minio_provisioning import lifecycle
 
 from .conftest import new_lake
 

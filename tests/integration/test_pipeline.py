@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 from pyspark.sql import SparkSession
 
-from lakehouse.catalog import LakeCatalog, Layer
 from lakehouse.datagen import changes
 from lakehouse.datagen.landing import GeneratorSettings, generate
 from lakehouse.s3 import ObjectStore, S3Endpoint
+from lakehouse_core.catalog import LakeCatalog, Layer
+from lakehouse_dremio.lake import lake_tables
 from lakehouse_jobs.audit import BatchResult
+from lakehouse_jobs.gold import GOLD
 from lakehouse_jobs.main import run_layers
 
 from .conftest import new_lake
@@ -42,7 +44,7 @@ class LakeHistory:
 
 
 def table_versions(endpoint: S3Endpoint, catalog: LakeCatalog) -> dict[str, int]:
-    uris = [catalog.table_uri(layer, name) for layer, name in catalog.all_tables()]
+    uris = [catalog.table_uri(layer, name) for layer, name in lake_tables(catalog, GOLD.names())]
     uris += catalog.audit_table_uris()
     return {uri: open_delta(endpoint, uri).version() for uri in uris}
 
@@ -86,7 +88,7 @@ def test_silver_matches_oracle_row_for_row(lake: LakeHistory, dataset: str) -> N
     ["revenue_by_nation_month", "order_status_summary", "pricing_summary", "users_by_location"],
 )
 def test_gold_matches_oracle_row_for_row(lake: LakeHistory, gold: str) -> None:
-    table = lake.catalog.gold_table(gold)
+    table = GOLD.get(gold)
     actual = read_delta_rows(lake.endpoint, lake.catalog.table_uri(Layer.GOLD, gold))
     expected = lake.oracle.gold(gold)
     assert expected
@@ -182,4 +184,4 @@ def test_every_table_is_readable_by_dremio_and_delta_rs(lake: LakeHistory) -> No
         assert table.metadata().configuration.get("delta.enableDeletionVectors") == "false", uri
         table.to_pyarrow_table()  # delta-rs reads every row
         checked += 1
-    assert checked == len(lake.catalog.all_tables()) + 3
+    assert checked == len(lake_tables(lake.catalog, GOLD.names())) + 3

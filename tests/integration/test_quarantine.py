@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pyspark.sql import SparkSession
 
-from lakehouse.catalog import LakeCatalog, Layer
 from lakehouse.s3 import S3Endpoint
+from lakehouse_core.catalog import LakeCatalog, Layer
 from lakehouse_jobs import audit, bronze, delta_io, silver
 from lakehouse_jobs.main import run_layers
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from lakehouse.paths import REPO_ROOT
-from lakehouse_infra.render import Rendering, render_stack
+from lakehouse.render import Rendering, render_stack
+from lakehouse_core.paths import REPO_ROOT
 
 pytestmark = pytest.mark.manifests
 

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from lakehouse_infra.config import dremio_memory
-from lakehouse_infra.render import Rendering, render_stack
+from lakehouse.render import Rendering, render_stack
+from lakehouse_core.images import dremio_bootstrap_image_ref
+from lakehouse_core.stack_config import dremio_memory
 
 NS = "lakehouse-dremio"
 
@@ -86,15 +87,17 @@ def test_services_expose_web_jdbc_flight_and_fabric(rendering: Rendering) -> Non
 def test_bootstrap_job_talks_to_the_client_service_with_secrets(rendering: Rendering) -> None:
     job = rendering.find("Job", "dremio-bootstrap", NS)
     container = job["spec"]["template"]["spec"]["containers"][0]
-    assert container["command"] == ["python3", "-m", "lakehouse.dremio.bootstrap"]
+    assert container["command"] == ["python3", "-m", "lakehouse_dremio.bootstrap"]
     env = {e["name"]: e for e in container["env"]}
     assert env["DREMIO_URL"]["value"] == f"http://dremio-client.{NS}.svc.cluster.local:9047"
     assert env["DREMIO_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "dremio-admin"
     assert env["LAKE_S3_ENDPOINT"]["value"] == "minio.lakehouse-storage.svc.cluster.local:9000"
-    assert (
-        container["image"].startswith("lakehouse/spark-jobs:")
-        or "/lakehouse/spark-jobs:" in container["image"]
-    )
+    assert container["image"].endswith(dremio_bootstrap_image_ref())
+    # Its own image, not the job image: the job image carries the jobs and nothing else.
+    assert "spark-jobs" not in container["image"]
+    assert job["spec"]["template"]["spec"]["serviceAccountName"] == "dremio-bootstrap"
+    annotations = job["spec"]["template"]["metadata"]["annotations"]
+    assert re.fullmatch(r"[0-9a-f]{16}", annotations["lakehouse.dev/credentials-hash"])
 
 
 def test_prod_spreads_zookeeper_over_nodes(prod: Rendering) -> None:

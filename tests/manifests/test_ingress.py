@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import yaml
 
-from lakehouse import versions
-from lakehouse.paths import REPO_ROOT
-from lakehouse_infra.render import Rendering
+from lakehouse.render import Rendering
+from lakehouse_core import versions
+from lakehouse_core.paths import REPO_ROOT
 
 from .conftest import values_of
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
-from lakehouse_infra.object_store import dremio_policy, spark_policy
-from lakehouse_infra.render import Rendering
+from lakehouse.render import Rendering
+from lakehouse_infra.minio_provisioning import dremio_policy, spark_policy
 
 NS = "lakehouse-storage"
 
@@ -56,13 +57,34 @@ def test_provisioning_job_creates_bucket_versioning_and_users(rendering: Renderi
         "mc mb --ignore-existing",
         "mc version enable",
         "mc ilm import",
-        'mc admin user add lake "$SPARK_ACCESS_KEY"',
-        "mc admin policy attach lake lakehouse-dremio",
+        'user "$SPARK_ACCESS_KEY" "$SPARK_SECRET_KEY" lakehouse-spark',
+        'user "$DREMIO_ACCESS_KEY" "$DREMIO_SECRET_KEY" lakehouse-dremio',
     ):
         assert step in script
     job = rendering.find("Job", "minio-provision", NS)
-    env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    template = job["spec"]["template"]
+    env = {e["name"]: e for e in template["spec"]["containers"][0]["env"]}
     assert env["MINIO_URL"]["value"] == "http://minio.lakehouse-storage.svc.cluster.local:9000"
+    # A rotated password changes the pod template, which replaces the Job: it runs again.
+    assert re.fullmatch(
+        r"[0-9a-f]{16}", template["metadata"]["annotations"]["lakehouse.dev/credentials-hash"]
+    )
+
+
+def test_a_rotated_root_password_rolls_the_servers(rendering: Rendering) -> None:
+    template = rendering.find("StatefulSet", "minio", NS)["spec"]["template"]
+    assert re.fullmatch(
+        r"[0-9a-f]{16}", template["metadata"]["annotations"]["lakehouse.dev/root-credentials"]
+    )
+
+
+def test_claim_templates_carry_no_version_so_an_image_bump_keeps_the_statefulset(
+    rendering: Rendering,
+) -> None:
+    for sts in rendering.of_kind("StatefulSet"):
+        for claim in sts["spec"].get("volumeClaimTemplates", []):
+            assert "app.kubernetes.io/version" not in claim["metadata"]["labels"], sts["metadata"]
+        assert "app.kubernetes.io/version" in sts["spec"]["template"]["metadata"]["labels"]
 
 
 def _allows(policy: dict, action: str, resource: str) -> bool:

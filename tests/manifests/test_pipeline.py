@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from lakehouse.jobimage import job_image_ref
-from lakehouse.sparkapps import JobSettings, kubectl_manifests, to_yaml
-from lakehouse_infra.render import Rendering, render_stack
+from lakehouse.cli.deploy_cmds import manifests_yaml
+from lakehouse.render import Rendering, render_stack
+from lakehouse_core.images import job_image_ref
+from lakehouse_core.spark_applications import JobSettings, kubectl_manifests
 
 from .conftest import checked_in_manifests
 
@@ -13,16 +14,16 @@ JOBS_NS = "lakehouse-jobs"
 
 def test_checked_in_manifests_are_what_the_definition_generates() -> None:
     """Run `lakehouse manifests --write` after changing the jobs or the definition."""
-    from lakehouse.paths import REPO_ROOT
+    from lakehouse_core.paths import REPO_ROOT
 
     root = REPO_ROOT / "spark-apps" / "manifests"
-    generated = kubectl_manifests()
+    generated = manifests_yaml()
     on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*.yaml")}
     assert on_disk == set(generated), (
         "spark-apps/manifests/ has other files than the definition makes"
     )
-    for name, obj in generated.items():
-        assert (root / name).read_text() == to_yaml(obj), f"{name} is stale: run `make manifests`"
+    for name, text in generated.items():
+        assert (root / name).read_text() == text, f"{name} is stale: run `make manifests`"
 
 
 def test_applying_the_folder_starts_exactly_one_writer() -> None:

@@ -8,8 +8,8 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
-from lakehouse import versions
-from lakehouse_infra.render import Rendering
+from lakehouse.render import Rendering
+from lakehouse_core import versions
 
 from .conftest import CRD_DIR, checked_in_manifests, crd_schema
 

@@ -6,8 +6,8 @@ import re
 import subprocess
 from typing import Any
 
-from lakehouse.paths import REPO_ROOT
-from lakehouse_infra.render import Rendering, render_stack
+from lakehouse.render import Rendering, render_stack
+from lakehouse_core.paths import REPO_ROOT
 
 from .conftest import checked_in_manifests, containers, pod_templates
 

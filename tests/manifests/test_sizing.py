@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from lakehouse_infra.render import Rendering
+from lakehouse.render import Rendering
 
 from .conftest import pod_templates, values_of
 

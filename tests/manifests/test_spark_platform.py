@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from lakehouse import versions
-from lakehouse.sparkapps import ACCESS_KEY_ENV, SECRET_KEY_ENV
-from lakehouse_infra.render import Rendering
+from lakehouse.render import Rendering
+from lakehouse_core import versions
+from lakehouse_core.names import ACCESS_KEY_ENV, SECRET_KEY_ENV
 
 from .conftest import values_of
 
@@ -20,7 +20,8 @@ def test_operator_release_is_pinned_and_watches_the_jobs_namespace(rendering: Re
     assert values["spark"]["jobNamespaces"] == ["lakehouse-jobs"]
     assert values["webhook"]["enable"] is True  # env from Secrets needs it
     assert values["spark"]["serviceAccount"] == {"create": True, "name": "lakehouse-spark"}
-    assert values["hook"]["upgradeCrd"] is False
+    # A chart bump must bring its CRDs too: Helm installs crds/ only on first install.
+    assert values["hook"]["upgradeCrd"] is True
     assert release["valueYamlFiles"] == [
         "charts-values/spark-operator/base.yaml",
         f"charts-values/spark-operator/{rendering.stack}.yaml",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lakehouse_infra.render import Rendering
+from lakehouse.render import Rendering
 
 from .conftest import containers, pod_templates
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from lakehouse.catalog import (
+from lakehouse_core.catalog import (
     CATALOG,
-    GOLD_TABLES,
+    LAYER_CHOICES,
     PIPELINES,
     Layer,
     format_batch_id,
+    layers_for,
     parse_batch_dir,
 )
 
@@ -44,28 +45,49 @@ def test_every_key_and_sequence_column_is_a_column_of_its_dataset() -> None:
             dataset.column(dataset.sequence_by)
 
 
-def test_gold_tables_read_only_catalog_datasets_and_each_has_a_job() -> None:
-    from lakehouse_jobs.gold import DEFINITIONS
+def test_gold_tables_read_only_catalog_datasets_and_are_declared_once() -> None:
+    from lakehouse_jobs.gold import GOLD
 
     names = {d.name for d in CATALOG.datasets}
-    for gold in GOLD_TABLES:
-        assert set(gold.sources) <= names
-        assert gold.refresh in ("incremental", "overwrite")
-    assert set(DEFINITIONS) == {g.name for g in GOLD_TABLES}
+    assert len(GOLD) >= 4
+    for gold in GOLD:
+        assert set(gold.sources) <= names, gold.name
+        assert set(gold.key), gold.name
+        assert gold.refresh in ("incremental", "rewrite")
+    assert len(set(GOLD.names())) == len(GOLD)
+    with pytest.raises(ValueError, match="declared twice"):
+        GOLD.table("pricing_summary", sources=("lineitem",), key=("x",), description="")(
+            lambda read, groups=None: read("lineitem")
+        )
 
 
 def test_selecting_by_pipeline_or_dataset_and_unknown_names() -> None:
+    from lakehouse_jobs.gold import GOLD
+
     assert [d.name for d in CATALOG.select_datasets(["users"])] == ["users"]
     assert [d.name for d in CATALOG.select_datasets(["tpch"])] == list(PIPELINES["tpch"])
-    assert (
-        CATALOG.gold_tables_for(CATALOG.select_datasets(["users"]))[0].name == "users_by_location"
-    )
+    users = [d.name for d in CATALOG.select_datasets(["users"])]
+    assert [g.name for g in GOLD.reading(users)] == ["users_by_location"]
     with pytest.raises(KeyError, match="unknown dataset 'nope'"):
         CATALOG.select_datasets(["nope"])
 
 
-def test_all_tables_lists_each_layer_once() -> None:
-    tables = CATALOG.all_tables()
+def test_dataset_tables_list_bronze_and_silver_once() -> None:
+    tables = CATALOG.dataset_tables()
     assert len(tables) == len(set(tables))
     assert (Layer.SILVER, "orders_rejects") in tables
-    assert {layer for layer, _ in tables} == set(Layer)
+    assert {layer for layer, _ in tables} == {Layer.BRONZE, Layer.SILVER}
+
+
+def test_the_layer_list_lives_in_one_place() -> None:
+    from lakehouse.cli.common import LAYER_CHOICES as CLI_CHOICES
+    from lakehouse_jobs.main import parse_args
+
+    assert tuple(layer.value for layer in Layer) == ("bronze", "silver", "gold")
+    assert (*(layer.value for layer in Layer), "all") == LAYER_CHOICES
+    assert CLI_CHOICES == LAYER_CHOICES
+    assert layers_for("all") == tuple(Layer)
+    assert layers_for("silver") == (Layer.SILVER,)
+    with pytest.raises(ValueError, match="unknown layer 'platinum'"):
+        layers_for("platinum")
+    assert parse_args(["gold"]).layer == "gold"

@@ -14,6 +14,11 @@ from lakehouse.cli.app import app
 runner = CliRunner()
 
 
+def plain(output: str) -> str:
+    """The output without rich's box drawing and line wrapping."""
+    return " ".join(output.translate({ord(c): " " for c in "│╭╮╰╯─"}).split())
+
+
 def stub(directory: Path, name: str, script: str = "exit 0") -> None:
     path = directory / name
     path.write_text(f"#!/bin/sh\n{script}\n")
@@ -62,15 +67,18 @@ def test_argument_errors_are_usage_errors() -> None:
 
 def test_query_output_must_be_csv_or_parquet() -> None:
     result = runner.invoke(app, ["query", "SELECT 1", "--output", "x.json"])
-    assert result.exit_code == 1
-    assert "--output must end in .csv or .parquet" in result.output
+    assert result.exit_code == 2
+    assert "must end in .csv or .parquet" in result.output
 
 
-def test_unknown_stack_is_named(bare_path: Path) -> None:
-    stub(bare_path, "pulumi")
-    result = runner.invoke(app, ["up", "--stack", "staging"])
-    assert result.exit_code == 1
-    assert "no stack 'staging'" in result.output
+@pytest.mark.parametrize(
+    "command", [["up"], ["status"], ["pipeline", "run"], ["query", "SELECT 1"]]
+)
+def test_unknown_stack_is_a_usage_error_that_lists_the_stacks(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--stack", "staging"])
+    assert result.exit_code == 2
+    assert "'staging' is not one of 'dev', 'prod'" in plain(result.output)
+    assert "Traceback" not in result.output
 
 
 def test_missing_docker_is_named(bare_path: Path) -> None:
@@ -117,4 +125,6 @@ def test_generate_needs_a_target() -> None:
         ["generate"],
         env={k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_S3")},
     )
-    assert result.exit_code == 1 and "give --stack, or --endpoint" in result.output
+    assert result.exit_code == 1
+    assert "error: no lake named" in result.output
+    assert "hint: give --local" in result.output

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.catalog import CHANGE_SEQ_COLUMN, OP_COLUMN
 from lakehouse.datagen import changes, tpch
 from lakehouse.datagen.landing import GeneratorSettings
 from lakehouse.datagen.users import USER_BATCHES, users_jsonl
+from lakehouse_core.catalog import CHANGE_SEQ_COLUMN, OP_COLUMN
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lakehouse.paths import REPO_ROOT
+from lakehouse_core.paths import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "scripts" / "e2e-kind.sh"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pyspark
 import tomllib
 
-from lakehouse import versions
-from lakehouse.paths import REPO_ROOT
+from lakehouse_core import versions
+from lakehouse_core.paths import REPO_ROOT
 
 
 def test_installed_pyspark_and_delta_match_the_matrix() -> None:

@@ -25,7 +25,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from lakehouse.catalog import CATALOG, CHANGE_SEQ_COLUMN, OP_COLUMN, OP_DELETE, OP_INSERT, OP_UPSERT
+from lakehouse_core.catalog import (
+    CATALOG,
+    CHANGE_SEQ_COLUMN,
+    OP_COLUMN,
+    OP_DELETE,
+    OP_INSERT,
+    OP_UPSERT,
+)
 
 Row = dict[str, str]
 

@@ -15,7 +15,9 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 
-from lakehouse.catalog import (
+from lakehouse.datagen import changes, tpch, users
+from lakehouse.s3 import ObjectStore
+from lakehouse_core.catalog import (
     CATALOG,
     LANDING_PREFIX,
     TPCH_DATASETS,
@@ -23,8 +25,6 @@ from lakehouse.catalog import (
     LakeCatalog,
     format_batch_id,
 )
-from lakehouse.datagen import changes, tpch, users
-from lakehouse.s3 import ObjectStore
 
 MANIFEST_KEY = f"{LANDING_PREFIX}/_generator.json"
 SNAPSHOT_BATCH = 1

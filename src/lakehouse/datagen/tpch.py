@@ -7,10 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lakehouse.catalog import TPCH_DATASETS
+from lakehouse_core.catalog import TPCH_DATASETS
+from lakehouse_core.errors import LakehouseError
 
 
-class GeneratorUnavailable(RuntimeError):
+class GeneratorUnavailable(LakehouseError):
     pass
 
 

@@ -16,14 +16,15 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from lakehouse import versions
-from lakehouse.paths import cache_dir
+from lakehouse_core import versions
+from lakehouse_core.errors import LakehouseError
+from lakehouse_core.paths import cache_dir
 
 # Spark's logging for sessions on one machine: errors only (the jobs report progress).
 LOG4J_CONFIG = Path(__file__).with_name("log4j2-local.properties")
 
 
-class JarUnavailable(RuntimeError):
+class JarUnavailable(LakehouseError):
     pass
 
 

@@ -1,9 +1,14 @@
-"""A real MinIO server as a local process on 127.0.0.1, for the demo, the tests and the bench.
+"""Real MinIO servers as local processes on 127.0.0.1: for the demo, local runs, the tests
+and the benchmark.
 
-The binary comes from ``$MINIO_BINARY``, else ``minio`` on PATH, else the project cache,
+* ``LocalMinio``: one server with a private data directory (a context manager);
+* ``DistributedMinio``: four servers with one drive each, one erasure set at EC:2 as the
+  dev stack runs it, each server killable and restartable on its own (the fault tests).
+
+The binary comes from ``$MINIO_BINARY``, else the project cache, else ``minio`` on PATH,
 else it is built once with ``go install`` at the pinned module version (MinIO publishes
-no binaries any more). Credentials are random per process: nothing here has a default
-password.
+no binaries any more). Credentials are random unless given: nothing here has a default
+password. Processes are stopped by the handle that started them, never by name.
 """
 
 from __future__ import annotations
@@ -11,22 +16,25 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from lakehouse import versions
-from lakehouse.paths import cache_dir
+import tenacity
+
+from lakehouse_core import versions
+from lakehouse_core.errors import LakehouseError
+from lakehouse_core.paths import cache_dir
 
 
-class MinioUnavailable(RuntimeError):
+class MinioUnavailable(LakehouseError):
     """No MinIO binary could be found or built; the message says how to get one."""
 
 
@@ -96,6 +104,114 @@ class MinioCredentials:
         return cls(f"lakehouse-{secrets.token_hex(4)}", secrets.token_urlsafe(24))
 
 
+class MinioServer:
+    """One ``minio server`` process: started, stopped, killed and restarted by its handle."""
+
+    def __init__(
+        self,
+        binary: Path,
+        args: Sequence[str],
+        env: Mapping[str, str],
+        log_file: Path,
+        *,
+        detach: bool = False,
+    ) -> None:
+        self.binary, self.args, self.env, self.log_file = binary, list(args), dict(env), log_file
+        self.detach = detach
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self) -> None:
+        if self.running():
+            return
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("ab") as handle:
+            self.process = subprocess.Popen(
+                [str(self.binary), *self.args],
+                env=self.env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                # A detached server outlives the command that started it (`lakehouse local up`).
+                start_new_session=self.detach,
+            )
+
+    def stop(self, timeout: float = 15.0) -> None:
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+    def kill(self) -> None:
+        """SIGKILL: the server dies mid-request, as a crashed node would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def _health(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
+            return bool(response.status == 200)
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def wait_healthy(
+    endpoint: str, servers: Sequence[MinioServer], timeout: float, check: str = "cluster"
+) -> None:
+    """Wait until the cluster (``check=cluster``: write quorum) or one server answers."""
+    url = f"{endpoint}/minio/health/{check}"
+
+    def healthy() -> bool:
+        for server in servers:
+            if server.process is not None and server.process.poll() is not None:
+                raise MinioUnavailable(
+                    f"MinIO exited with code {server.process.returncode} while starting:\n"
+                    f"{server.log_tail()}"
+                )
+        return _health(url)
+
+    try:
+        tenacity.Retrying(
+            retry=tenacity.retry_if_result(lambda ok: not ok),
+            wait=tenacity.wait_fixed(0.2),
+            stop=tenacity.stop_after_delay(timeout),
+        )(healthy)
+    except tenacity.RetryError:
+        tails = "\n".join(s.log_tail(10) for s in servers)
+        raise MinioUnavailable(
+            f"MinIO did not report {check} health within {timeout:.0f}s:\n{tails}"
+        ) from None
+
+
+def server_env(credentials: MinioCredentials) -> dict[str, str]:
+    return {
+        **os.environ,
+        "MINIO_ROOT_USER": credentials.access_key,
+        "MINIO_ROOT_PASSWORD": credentials.secret_key,
+        "MINIO_BROWSER": "off",
+        "MINIO_UPDATE": "off",
+    }
+
+
 class LocalMinio:
     """One MinIO server process with a private data directory; a context manager.
 
@@ -106,20 +222,21 @@ class LocalMinio:
     def __init__(
         self,
         data_dir: Path | None = None,
+        *,
         binary: Path | None = None,
         port: int | None = None,
         log: Callable[[str], None] = print,
         startup_timeout: float = 60.0,
+        credentials: MinioCredentials | None = None,
     ) -> None:
         self._log = log
         self._binary = binary
         self._owns_data_dir = data_dir is None
         self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="lakehouse-minio-"))
         self.port = port or _free_port()
-        self.credentials = MinioCredentials.generate()
+        self.credentials = credentials or MinioCredentials.generate()
         self._startup_timeout = startup_timeout
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log_file = self.data_dir.parent / f"{self.data_dir.name}.log"
+        self.server: MinioServer | None = None
 
     @property
     def endpoint(self) -> str:
@@ -128,74 +245,123 @@ class LocalMinio:
     def start(self) -> LocalMinio:
         binary = self._binary or ensure_minio_binary(self._log)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = {
-            **os.environ,
-            "MINIO_ROOT_USER": self.credentials.access_key,
-            "MINIO_ROOT_PASSWORD": self.credentials.secret_key,
-            "MINIO_BROWSER": "off",
-            "MINIO_UPDATE": "off",
-        }
-        log_handle = self._log_file.open("wb")
-        self._process = subprocess.Popen(
-            [
-                str(binary),
-                "server",
-                str(self.data_dir),
-                "--address",
-                f"127.0.0.1:{self.port}",
-                "--quiet",
-            ],
-            env=env,
-            stdout=log_handle,
-            stderr=subprocess.STDOUT,
-        )
-        log_handle.close()
-        self._wait_healthy()
+        args = ["server", str(self.data_dir), "--address", f"127.0.0.1:{self.port}", "--quiet"]
+        log_file = self.data_dir.parent / f"{self.data_dir.name}.log"
+        self.server = MinioServer(binary, args, server_env(self.credentials), log_file)
+        self.server.start()
+        try:
+            wait_healthy(self.endpoint, [self.server], self._startup_timeout)
+        except MinioUnavailable:
+            self.stop()
+            raise
         self._log(f"MinIO {self.endpoint} is up (data in {self.data_dir})")
         return self
 
-    def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + self._startup_timeout
-        url = f"{self.endpoint}/minio/health/cluster"
-        while time.monotonic() < deadline:
-            if self._process is not None and self._process.poll() is not None:
-                raise MinioUnavailable(
-                    f"MinIO exited with code {self._process.returncode} while starting:\n"
-                    f"{self.log_tail()}"
-                )
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise MinioUnavailable(
-            f"MinIO did not report cluster health within {self._startup_timeout:.0f}s:\n"
-            f"{self.log_tail()}"
-        )
-
     def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self._log_file.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return self.server.log_tail(lines) if self.server else "(not started)"
 
     def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+        if self.server is not None:
+            self.server.stop()
+            if self._owns_data_dir:
+                self.server.log_file.unlink(missing_ok=True)
         if self._owns_data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
-            self._log_file.unlink(missing_ok=True)
 
     def __enter__(self) -> LocalMinio:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class DistributedMinio:
+    """Four (or more) MinIO servers on 127.0.0.1, one drive each, forming one erasure set.
+
+    With 4 drives MinIO's default parity is EC:2: reads survive two lost servers, writes
+    one. Each server can be killed (SIGKILL), stopped and started again on its own; the
+    cluster keeps its data directories across restarts. ``endpoint`` is the first server's
+    address (any server answers for the whole cluster).
+    """
+
+    def __init__(
+        self,
+        servers: int = 4,
+        *,
+        root: Path | None = None,
+        binary: Path | None = None,
+        log: Callable[[str], None] = print,
+        startup_timeout: float = 90.0,
+    ) -> None:
+        if servers < 4:
+            raise ValueError("distributed MinIO needs at least 4 servers")
+        self._log = log
+        self._binary = binary
+        self._owns_root = root is None
+        self.root = root or Path(tempfile.mkdtemp(prefix="lakehouse-minio-cluster-"))
+        self.ports = [_free_port() for _ in range(servers)]
+        self.credentials = MinioCredentials.generate()
+        self._startup_timeout = startup_timeout
+        self.servers: list[MinioServer] = []
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.ports[0]}"
+
+    def endpoints(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.ports]
+
+    def start(self) -> DistributedMinio:
+        binary = self._binary or ensure_minio_binary(self._log)
+        drives = [self.root / f"drive{i}" for i in range(len(self.ports))]
+        for drive in drives:
+            drive.mkdir(parents=True, exist_ok=True)
+        layout = [f"http://127.0.0.1:{p}{d}" for p, d in zip(self.ports, drives, strict=True)]
+        env = server_env(self.credentials)
+        self.servers = [
+            MinioServer(
+                binary,
+                ["server", *layout, "--address", f"127.0.0.1:{port}", "--quiet"],
+                env,
+                self.root / f"server{i}.log",
+            )
+            for i, port in enumerate(self.ports)
+        ]
+        for server in self.servers:
+            server.start()
+        try:
+            wait_healthy(self.endpoint, self.servers, self._startup_timeout)
+        except MinioUnavailable:
+            self.stop()
+            raise
+        self._log(f"distributed MinIO: {len(self.servers)} servers on ports {self.ports}")
+        return self
+
+    def kill(self, index: int) -> None:
+        self.servers[index].kill()
+
+    def restart(self, index: int, wait: bool = True) -> None:
+        server = self.servers[index]
+        server.stop()
+        server.start()
+        if wait:
+            wait_healthy(self.endpoints()[index], [server], self._startup_timeout, check="live")
+
+    def wait_healthy(self, timeout: float | None = None) -> None:
+        wait_healthy(self.endpoint, self.servers, timeout or self._startup_timeout)
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+        if self._owns_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> DistributedMinio:
         return self.start()
 
     def __exit__(

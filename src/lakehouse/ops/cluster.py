@@ -1,10 +1,29 @@
-"""Talking to the deployed lakehouse through the Kubernetes API (the official client)."""
+"""Talking to the deployed lakehouse through the Kubernetes API (the official client).
+
+Every failure the user can fix (no kubeconfig, an unknown context, an API server that does
+not answer, an object that is not there yet, a permission the user lacks) surfaces as a
+``ClusterError`` that says which, and what to do.
+"""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from lakehouse_core import names
+from lakehouse_core.errors import LakehouseError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+SPARK_GROUP, SPARK_API_VERSION = "sparkoperator.k8s.io", "v1beta2"
+
+
+class ClusterError(LakehouseError):
+    """The cluster could not be reached, or refused or lacked what was asked."""
 
 
 @dataclass(frozen=True)
@@ -12,70 +31,111 @@ class Credentials:
     user: str
     password: str
 
+    def __repr__(self) -> str:
+        return f"Credentials(user={self.user!r}, password='***')"
+
+
+def _api_call(method: Callable[P, R]) -> Callable[P, R]:
+    @wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        cluster: Cluster = args[0]  # type: ignore[assignment]
+        try:
+            return method(*args, **kwargs)
+        except ApiException as err:
+            what = f"{method.__name__.replace('_', ' ')} ({', '.join(map(str, args[1:]))})"
+            if err.status == 404:
+                raise ClusterError(
+                    f"the cluster has no {what}",
+                    hint="is the stack deployed (`lakehouse up`) and the context right "
+                    f"({cluster.context_name})?",
+                ) from None
+            if err.status in (401, 403):
+                raise ClusterError(
+                    f"the cluster refused {what}: {err.reason}",
+                    hint="the kubeconfig's user lacks this permission",
+                ) from None
+            raise
+        except HTTPError as err:
+            raise ClusterError(
+                f"the Kubernetes API of context {cluster.context_name} does not answer ({err})",
+                hint="is the cluster running (`kubectl cluster-info`)?",
+            ) from None
+
+    return call
+
 
 class Cluster:
-    SPARK_GROUP, SPARK_VERSION = "sparkoperator.k8s.io", "v1beta2"
-
     def __init__(self, context: str | None) -> None:
         from kubernetes import client, config
 
+        self.context_name = context or "(current)"
         try:
             config.load_kube_config(context=context)  # type: ignore[no-untyped-call]
-        except config.ConfigException as err:
-            raise RuntimeError(
-                f"cannot use kubeconfig context {context or '(current)'}: {err}; is the cluster "
-                "up (`lakehouse cluster create`) and kubectl configured?"
+        except (config.ConfigException, FileNotFoundError) as err:
+            raise ClusterError(
+                f"cannot use kubeconfig context {self.context_name}: {err}",
+                hint="create the cluster (`lakehouse cluster create`) or point KUBECONFIG at "
+                "one whose context the stack names (lakehouse:kubeContext)",
             ) from None
         # The client's responses are untyped models and dicts.
         self.core: Any = client.CoreV1Api()
         self.apps: Any = client.AppsV1Api()
         self.custom: Any = client.CustomObjectsApi()
+        self.coordination: Any = client.CoordinationV1Api()
 
+    @_api_call
     def secret(self, namespace: str, name: str) -> dict[str, str]:
         obj = self.core.read_namespaced_secret(name, namespace)
         return {k: base64.b64decode(v).decode() for k, v in (obj.data or {}).items()}
 
-    def dremio_admin(self, namespace: str = "lakehouse-dremio") -> Credentials:
-        data = self.secret(namespace, "dremio-admin")
+    def dremio_admin(self) -> Credentials:
+        data = self.secret(names.DREMIO_NAMESPACE, names.DREMIO_ADMIN_SECRET)
         return Credentials(data["username"], data["password"])
 
     def spark_s3(self, namespace: str) -> Credentials:
-        data = self.secret(namespace, "lakehouse-spark-s3")
-        return Credentials(data["AWS_ACCESS_KEY_ID"], data["AWS_SECRET_ACCESS_KEY"])
+        data = self.secret(namespace, names.SPARK_S3_SECRET)
+        return Credentials(data[names.ACCESS_KEY_ENV], data[names.SECRET_KEY_ENV])
 
     # --- SparkApplications ------------------------------------------------------------
+    @_api_call
     def create_application(self, app: dict[str, Any]) -> None:
         self.custom.create_namespaced_custom_object(
-            self.SPARK_GROUP,
-            self.SPARK_VERSION,
+            SPARK_GROUP,
+            SPARK_API_VERSION,
             app["metadata"]["namespace"],
             "sparkapplications",
             app,
         )
 
+    @_api_call
     def application(self, namespace: str, name: str) -> dict[str, Any]:
         return dict(
             self.custom.get_namespaced_custom_object(
-                self.SPARK_GROUP, self.SPARK_VERSION, namespace, "sparkapplications", name
+                SPARK_GROUP, SPARK_API_VERSION, namespace, "sparkapplications", name
             )
         )
 
+    @_api_call
     def applications(self, namespace: str) -> list[dict[str, Any]]:
         found = self.custom.list_namespaced_custom_object(
-            self.SPARK_GROUP,
-            self.SPARK_VERSION,
+            SPARK_GROUP,
+            SPARK_API_VERSION,
             namespace,
             "sparkapplications",
-            label_selector="app.kubernetes.io/part-of=lakehouse",
+            label_selector=f"app.kubernetes.io/part-of={names.PART_OF}",
         )
         return list(found.get("items", []))
 
-    def pod_log_tail(self, namespace: str, pod: str, lines: int = 40) -> str:
+    def pod_log(self, namespace: str, pod: str, tail: int | None = None) -> str:
         try:
-            return str(self.core.read_namespaced_pod_log(pod, namespace, tail_lines=lines))
-        except Exception as err:
+            return str(self.core.read_namespaced_pod_log(pod, namespace, tail_lines=tail))
+        except Exception as err:  # a missing log is reported, not raised: it is a detail
             return f"(no log for {pod}: {err})"
 
+    @_api_call
     def ready_replicas(self, namespace: str, kind: str, name: str) -> tuple[int, int]:
         read = {
             "Deployment": self.apps.read_namespaced_deployment,
@@ -84,5 +144,6 @@ class Cluster:
         obj = read(name, namespace)
         return int(obj.status.ready_replicas or 0), int(obj.spec.replicas or 0)
 
+    @_api_call
     def deployments(self, namespace: str) -> list[Any]:
         return list(self.apps.list_namespaced_deployment(namespace).items)

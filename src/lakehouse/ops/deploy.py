@@ -1,7 +1,10 @@
 """``lakehouse up|preview|destroy``: the Pulumi program through the Automation API.
 
-State lives in a local file backend by default (``.pulumi-state/`` in the checkout, or
-``$PULUMI_BACKEND_URL``); its secrets are encrypted with ``$PULUMI_CONFIG_PASSPHRASE``,
+The program runs *inline*: the same ``deploy()`` that ``infra/__main__.py`` calls under a
+plain ``pulumi up``, with the project and stack settings of Pulumi.yaml and
+Pulumi.<stack>.yaml from this checkout. Only the ``pulumi`` CLI is needed, no language
+host. State lives in a local file backend by default (``.pulumi-state/`` in the checkout,
+or ``$PULUMI_BACKEND_URL``); its secrets are encrypted with ``$PULUMI_CONFIG_PASSPHRASE``,
 which must be set: there is no default passphrase.
 """
 
@@ -9,18 +12,27 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from lakehouse.ops import tools
-from lakehouse.paths import REPO_ROOT
+from lakehouse_core.errors import LakehouseError
+from lakehouse_core.paths import REPO_ROOT
 
 DEFAULT_BACKEND_DIR = REPO_ROOT / ".pulumi-state"
-ACTIONS = ("up", "preview", "destroy", "outputs")
+PROJECT = "lakehouse"
 
 
-class DeployError(RuntimeError):
-    pass
+class Action(str, Enum):
+    UP = "up"
+    PREVIEW = "preview"
+    DESTROY = "destroy"
+    REFRESH = "refresh"
+
+
+class DeployError(LakehouseError):
+    """Pulumi could not do what was asked; the message ends with its own output."""
 
 
 def backend_url() -> str:
@@ -38,39 +50,69 @@ def require_passphrase() -> dict[str, str]:
     if passphrase_file and Path(passphrase_file).is_file():
         return {"PULUMI_CONFIG_PASSPHRASE_FILE": passphrase_file}
     raise DeployError(
-        "PULUMI_CONFIG_PASSPHRASE is not set: it encrypts the stack's secrets (generated "
-        "passwords) in the local backend. Choose one and export it, for example "
-        '`export PULUMI_CONFIG_PASSPHRASE="$(openssl rand -hex 16)"`, and keep it: the same '
-        "passphrase is needed for every later up, preview or destroy of this stack."
+        "PULUMI_CONFIG_PASSPHRASE is not set: it encrypts the stack's secrets in the local backend",
+        hint='choose one and keep it, e.g. `export PULUMI_CONFIG_PASSPHRASE="$(openssl rand '
+        '-hex 16)"`: every later up, preview or destroy of this stack needs the same one',
     )
 
 
-def _stack(stack: str) -> Any:
+def workspace_env() -> dict[str, str]:
+    return {
+        "PULUMI_BACKEND_URL": backend_url(),
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        **require_passphrase(),
+    }
+
+
+def select_stack(stack: str, root: Path = REPO_ROOT) -> Any:
+    """The stack, created in the backend on first use, running the program inline."""
     from pulumi import automation as auto
 
+    from lakehouse_infra.program import deploy
+
     tools.require("pulumi")
-    env = {"PULUMI_BACKEND_URL": backend_url(), **require_passphrase()}
-    options = auto.LocalWorkspaceOptions(env_vars=env)
-    return auto.create_or_select_stack(stack_name=stack, work_dir=str(REPO_ROOT), opts=options)
+    options = auto.LocalWorkspaceOptions(work_dir=str(root), env_vars=workspace_env())
+    return auto.create_or_select_stack(
+        stack_name=stack, project_name=PROJECT, program=deploy, opts=options
+    )
 
 
-def run(action: str, stack: str, log: Callable[[str], None] = print) -> dict[str, Any]:
+def set_secret(stack: str, key: str, value: str, root: Path = REPO_ROOT) -> None:
+    """``pulumi config set --secret lakehouse:<key>``, into Pulumi.<stack>.yaml."""
+    from pulumi import automation as auto
+
+    select_stack(stack, root).set_config(f"{PROJECT}:{key}", auto.ConfigValue(value, secret=True))
+
+
+def run(action: Action, stack: str, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run ``action`` on ``stack``; returns the stack outputs (secrets stay masked)."""
-    if action not in ACTIONS:
-        raise DeployError(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
+    from pulumi import automation as auto
+
     from lakehouse.ops.stacks import load_stack_config
 
     load_stack_config(stack)  # a bad value stops here, before Pulumi runs
-    from pulumi import automation as auto
-
-    target = _stack(stack)
+    target = select_stack(stack)
     try:
-        if action == "up":
+        if action is Action.UP:
             target.up(on_output=log, color="always")
-        elif action == "preview":
+        elif action is Action.PREVIEW:
             target.preview(on_output=log, color="always")
-        elif action == "destroy":
+        elif action is Action.REFRESH:
+            target.refresh(on_output=log, color="always")
+        else:
             target.destroy(on_output=log, color="always")
     except auto.errors.CommandError as err:
-        raise DeployError(f"pulumi {action} of stack {stack} failed:\n{str(err)[-3000:]}") from None
+        raise DeployError(
+            f"pulumi {action.value} of stack {stack} failed:\n{str(err)[-3000:]}",
+            hint="the resource named last above is where it stopped; `lakehouse status` "
+            "shows what is running",
+        ) from None
     return {k: ("[secret]" if v.secret else v.value) for k, v in target.outputs().items()}
+
+
+def changes_of_last_update(stack: str) -> dict[str, int]:
+    """Resource changes of the stack's most recent update ({'same': 42, 'update': 1, ...})."""
+    history = select_stack(stack).history(page_size=1)
+    if not history:
+        return {}
+    return dict(history[0].resource_changes or {})

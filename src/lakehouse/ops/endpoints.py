@@ -5,9 +5,11 @@ from __future__ import annotations
 import socket
 from urllib.parse import urlparse
 
+from lakehouse_core.errors import LakehouseError
 
-class HostUnresolvable(RuntimeError):
-    pass
+
+class HostUnresolvable(LakehouseError):
+    """An ingress host name of the stack does not resolve on this machine."""
 
 
 def ensure_resolvable(url: str) -> str:
@@ -22,5 +24,5 @@ def ensure_resolvable(url: str) -> str:
             if host.endswith(".localhost")
             else "check the host name in the stack configuration (lakehouse:ingress.hosts) and DNS"
         )
-        raise HostUnresolvable(f"cannot resolve {host}: {hint}") from None
+        raise HostUnresolvable(f"cannot resolve {host}", hint=hint) from None
     return url

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import yaml
 
 from lakehouse.ops import tools
-from lakehouse.paths import REPO_ROOT
+from lakehouse_core.paths import REPO_ROOT
 
 KIND_CONFIG = REPO_ROOT / "infra" / "kind-cluster.yaml"
 

@@ -1,34 +1,41 @@
-"""``lakehouse pipeline run``: submit the layers as SparkApplications, in order, and wait.
+"""``lakehouse pipeline run`` on a cluster: the layers as SparkApplications, in order.
 
-Never starts while another run of the lakehouse is active (two writers of one Delta
-table on S3 are unsafe). On a failure it prints the driver's last log lines and stops.
-After a successful run it promotes new tables in Dremio and refreshes their metadata.
+Never starts while another run of the lakehouse is active: two writers of one Delta table
+on S3 are unsafe. An application counts as active in every state the operator may still
+act on (``UNKNOWN``, ``SUSPENDING`` and ``RESUMING`` included); only ``COMPLETED``,
+``FAILED`` and ``SUBMISSION_FAILED`` are final. On a failure it shows the end of the
+driver's log. Each layer's per-batch results are read back from the driver's log.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from lakehouse.sparkapps import ALL_LAYERS, LAYERS, JobSettings, spark_application
+import tenacity
 
-TERMINAL = {"COMPLETED", "FAILED", "SUBMISSION_FAILED", "UNKNOWN"}
-ACTIVE = {
-    "",
-    "SUBMITTED",
-    "RUNNING",
-    "PENDING_RERUN",
-    "SUCCEEDING",
-    "FAILING",
-    "INVALIDATING",
-    "NEW",
-}
+from lakehouse_core.catalog import layers_for
+from lakehouse_core.errors import LakehouseError
+from lakehouse_core.names import JOB_RESULT_PREFIX
+from lakehouse_core.spark_applications import JobSettings, spark_application
+
+FINAL_STATES = frozenset({"COMPLETED", "FAILED", "SUBMISSION_FAILED"})
+# SUSPENDED holds no driver; anything else may be running, or about to run, a writer.
+IDLE_STATES = FINAL_STATES | {"SUSPENDED"}
 
 
-class PipelineFailed(RuntimeError):
-    pass
+class PipelineFailed(LakehouseError):
+    """A layer's SparkApplication did not complete, or could not start."""
+
+
+class ApplicationsApi(Protocol):
+    def applications(self, namespace: str) -> list[dict[str, Any]]: ...
+    def create_application(self, app: dict[str, Any]) -> None: ...
+    def application(self, namespace: str, name: str) -> dict[str, Any]: ...
+    def pod_log(self, namespace: str, pod: str, tail: int | None = None) -> str: ...
 
 
 @dataclass
@@ -37,64 +44,117 @@ class LayerRun:
     name: str
     state: str
     seconds: float
+    results: list[dict[str, Any]] = field(default_factory=list)
 
 
 def state_of(app: dict[str, Any]) -> str:
     return str(app.get("status", {}).get("applicationState", {}).get("state", ""))
 
 
-def layers_for(choice: str) -> list[str]:
-    if choice == ALL_LAYERS:
-        return list(LAYERS)
-    if choice not in LAYERS:
-        raise ValueError(f"unknown layer {choice!r}; use bronze, silver, gold or all")
-    return [choice]
+def driver_pod(app: dict[str, Any]) -> str:
+    name = app["metadata"]["name"]
+    return str(app.get("status", {}).get("driverInfo", {}).get("podName") or f"{name}-driver")
+
+
+def active_runs(cluster: ApplicationsApi, namespace: str) -> list[str]:
+    return [
+        f"{a['metadata']['name']} ({state_of(a) or 'NEW'})"
+        for a in cluster.applications(namespace)
+        if state_of(a) not in IDLE_STATES
+    ]
+
+
+def results_from_log(log: str) -> list[dict[str, Any]]:
+    """The per-batch results a job printed (see lakehouse_jobs.main)."""
+    results = []
+    for line in log.splitlines():
+        _, found, payload = line.partition(JOB_RESULT_PREFIX)
+        if found:
+            results.append(json.loads(payload))
+    return results
+
+
+def wait_for(
+    cluster: ApplicationsApi,
+    namespace: str,
+    name: str,
+    *,
+    on_state: Callable[[str, str], None],
+    timeout: float,
+    poll: float,
+    sleep: Callable[[float], None],
+) -> dict[str, Any]:
+    """Poll the application until it reaches a final state; its last object."""
+    seen: dict[str, str | None] = {"state": None}
+
+    def observe() -> dict[str, Any]:
+        app = cluster.application(namespace, name)
+        state = state_of(app)
+        if state != seen["state"]:
+            on_state(name, state or "NEW")
+            seen["state"] = state
+        return app
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_result(lambda app: state_of(app) not in FINAL_STATES),
+        wait=tenacity.wait_fixed(poll),
+        stop=tenacity.stop_after_delay(timeout),
+        sleep=sleep,
+        reraise=True,
+    )
+    try:
+        return retrying(observe)
+    except tenacity.RetryError:
+        raise PipelineFailed(
+            f"{name} did not finish within {timeout:.0f}s (state {seen['state'] or 'NEW'})",
+            hint=f"`kubectl -n {namespace} describe sparkapplication {name}` says why; it "
+            "keeps running: wait for it before starting another run",
+        ) from None
 
 
 def run(
-    cluster: Any,
+    cluster: ApplicationsApi,
     settings: JobSettings,
     layer: str,
     *,
     on_state: Callable[[str, str], None],
     timeout: float = 3600.0,
     poll: float = 5.0,
-    clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[LayerRun]:
-    busy = [
-        a["metadata"]["name"]
-        for a in cluster.applications(settings.namespace)
-        if state_of(a) in ACTIVE
-    ]
+    busy = active_runs(cluster, settings.namespace)
     if busy:
         raise PipelineFailed(
-            f"a lakehouse run is still active ({', '.join(busy)}); wait for it to finish "
-            "(two jobs writing one Delta table at once are unsafe)"
+            f"a lakehouse run is still active: {', '.join(busy)}",
+            hint="wait for it to finish (two jobs writing one Delta table at once are unsafe); "
+            f"`kubectl -n {settings.namespace} get sparkapplications` shows it",
         )
     runs = []
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    for name_layer in layers_for(layer):
-        name = f"lakehouse-{name_layer}-{stamp}"
-        cluster.create_application(spark_application(name_layer, settings, name=name))
-        started, state = clock(), ""
-        while state not in TERMINAL:
-            if clock() - started > timeout:
-                raise PipelineFailed(
-                    f"{name} did not finish within {timeout:.0f}s (state {state or 'new'})"
-                )
-            sleep(poll)
-            app = cluster.application(settings.namespace, name)
-            new_state = state_of(app)
-            if new_state != state:
-                on_state(name, new_state)
-                state = new_state
-        runs.append(LayerRun(name_layer, name, state, clock() - started))
+    for step in layers_for(layer):
+        name = f"lakehouse-{step.value}-{stamp}"
+        cluster.create_application(spark_application(step.value, settings, name=name))
+        started = time.monotonic()
+        app = wait_for(
+            cluster,
+            settings.namespace,
+            name,
+            on_state=on_state,
+            timeout=timeout,
+            poll=poll,
+            sleep=sleep,
+        )
+        state = state_of(app)
+        log = cluster.pod_log(settings.namespace, driver_pod(app))
+        runs.append(
+            LayerRun(step.value, name, state, time.monotonic() - started, results_from_log(log))
+        )
         if state != "COMPLETED":
-            pod = app.get("status", {}).get("driverInfo", {}).get("podName", f"{name}-driver")
             message = app.get("status", {}).get("applicationState", {}).get("errorMessage", "")
-            tail = cluster.pod_log_tail(settings.namespace, pod)
+            tail = "\n".join(log.splitlines()[-40:])
             raise PipelineFailed(
-                f"{name} ended {state}: {message}\n--- last lines of {pod} ---\n{tail}"
+                f"{name} ended {state}: {message}\n--- last lines of {driver_pod(app)} ---\n{tail}",
+                hint="fix what the driver's log says, then run the pipeline again: every layer "
+                "picks up where it stopped",
             )
     return runs

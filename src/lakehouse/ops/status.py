@@ -52,3 +52,39 @@ def deployments_check(cluster: Any, component: str, namespace: str) -> Component
     parts = [f"{d.metadata.name} {d.status.ready_replicas or 0}/{d.spec.replicas}" for d in items]
     healthy = all((d.status.ready_replicas or 0) == d.spec.replicas for d in items)
     return ComponentHealth(component, healthy, ", ".join(parts))
+
+
+def check_all(cfg: Any, cluster: Any) -> list[ComponentHealth]:
+    """Every component of a deployed stack (``cfg``: its StackConfig)."""
+    from lakehouse_core import names
+
+    ingress = cfg.ingress
+    return [
+        workload_check(cluster, "MinIO pods", names.STORAGE_NAMESPACE, "StatefulSet", names.MINIO),
+        http_check(
+            "MinIO cluster (S3 ingress)",
+            f"{ingress.url(ingress.hosts.s3)}/minio/health/cluster",
+        ),
+        workload_check(
+            cluster, "ZooKeeper", names.DREMIO_NAMESPACE, "StatefulSet", names.ZOOKEEPER
+        ),
+        workload_check(
+            cluster,
+            "Dremio coordinator",
+            names.DREMIO_NAMESPACE,
+            "StatefulSet",
+            names.DREMIO_COORDINATOR,
+        ),
+        workload_check(
+            cluster,
+            "Dremio executors",
+            names.DREMIO_NAMESPACE,
+            "StatefulSet",
+            names.DREMIO_EXECUTOR,
+        ),
+        http_check(
+            "Dremio (ingress)", f"{ingress.url(ingress.hosts.dremio)}/apiv2/server_status", "OK"
+        ),
+        deployments_check(cluster, "Spark operator", cfg.spark.operator_namespace),
+        deployments_check(cluster, "Ingress (Traefik)", ingress.namespace),
+    ]

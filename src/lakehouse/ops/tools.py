@@ -6,6 +6,8 @@ import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 
+from lakehouse_core.errors import LakehouseError
+
 INSTALL_HINTS = {
     "docker": "install Docker (https://docs.docker.com/engine/install/) and start its daemon",
     "kind": "install kind v0.32+ (https://kind.sigs.k8s.io/docs/user/quick-start/#installation)",
@@ -14,15 +16,19 @@ INSTALL_HINTS = {
 }
 
 
-class ToolMissing(RuntimeError):
+class ToolMissing(LakehouseError):
     """A program the command needs is not installed or not working."""
+
+
+class ToolFailed(LakehouseError):
+    """A program the command ran ended with an error."""
 
 
 def require(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         raise ToolMissing(
-            f"`{name}` is not installed or not on PATH: {INSTALL_HINTS.get(name, '')}"
+            f"`{name}` is not installed or not on PATH", hint=INSTALL_HINTS.get(name) or None
         )
     return path
 
@@ -38,7 +44,8 @@ def require_docker_daemon() -> str:
     if result.returncode != 0:
         raise ToolMissing(
             "docker is installed but its daemon is not reachable "
-            f"({(result.stderr or result.stdout).strip()[:200]}); start Docker and try again"
+            f"({(result.stderr or result.stdout).strip()[:200]})",
+            hint="start Docker and try again",
         )
     return docker
 
@@ -64,5 +71,8 @@ def run(
             log(line.rstrip())
         code = process.wait()
     if check and code != 0:
-        raise subprocess.CalledProcessError(code, list(command))
+        raise ToolFailed(
+            f"`{' '.join(command[:3])}` ended with exit code {code}",
+            hint="its output above says why",
+        )
     return code

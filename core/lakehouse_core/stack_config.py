@@ -1,8 +1,10 @@
 """Typed stack configuration, validated before any resource is declared.
 
 Each section of ``Pulumi.<stack>.yaml`` (``lakehouse:objectStore``, ``lakehouse:dremio``,
-...) is a pydantic model; unknown keys are errors (a typo never silently falls back to a
-default) and every rule says which key is wrong and how to fix it.
+...) is a pydantic model, and each Pulumi component receives only its own section; unknown
+keys are errors (a typo never silently falls back to a default) and every rule says which
+key is wrong and how to fix it. The CLI reads the same models from the stack files, so a
+bad value stops before Pulumi runs.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from lakehouse import versions
-from lakehouse.catalog import DEFAULT_BUCKET
+from lakehouse_core import versions
+from lakehouse_core.catalog import DEFAULT_BUCKET
+from lakehouse_core.errors import LakehouseError
 
 NAMESPACE = "lakehouse"
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -30,8 +33,10 @@ MIN_ERASURE_SET, MAX_ERASURE_SET = 4, 16
 DREMIO_MIN_MEMORY_MIB = 4096
 
 
-class ConfigError(ValueError):
+class ConfigError(LakehouseError):
     """A stack configuration value is wrong; the message names the key and the fix."""
+
+    hint = "fix the value in Pulumi.<stack>.yaml (the README's configuration table lists every key)"
 
 
 class Section(BaseModel):
@@ -135,8 +140,6 @@ class DremioMemory(Section):
 
 class DremioConfig(Section):
     image: str = versions.DREMIO_IMAGE.ref
-    zookeeper_image: str = versions.ZOOKEEPER_IMAGE.ref
-    zookeeper_replicas: int = 1
     executors: int = 1
     coordinator_memory_mib: int = DREMIO_MIN_MEMORY_MIB
     executor_memory_mib: int = DREMIO_MIN_MEMORY_MIB
@@ -145,7 +148,6 @@ class DremioConfig(Section):
     cpu_limit: str = "2"
     coordinator_volume: str = "5Gi"
     executor_volume: str = "5Gi"
-    zookeeper_volume: str = "1Gi"
     storage_class: str | None = None
     anti_affinity: bool = False
     admin_user: str = "lakehouse-admin"
@@ -168,15 +170,9 @@ class DremioConfig(Section):
                 f"dremio.executors is {self.executors}: queries need at least one executor; "
                 "set dremio.executors to 1 or more"
             )
-        if self.zookeeper_replicas not in (1, 3, 5):
-            raise ValueError(
-                f"dremio.zookeeperReplicas is {self.zookeeper_replicas}: use 1 (dev) or an odd "
-                "quorum of 3 or 5"
-            )
         for key in (
             "coordinator_volume",
             "executor_volume",
-            "zookeeper_volume",
             "coordinator_cpu",
             "executor_cpu",
             "cpu_limit",
@@ -191,6 +187,25 @@ class DremioConfig(Section):
 
     def executor_memory(self) -> DremioMemory:
         return dremio_memory(self.executor_memory_mib, coordinator=False)
+
+
+class ZookeeperConfig(Section):
+    """The ZooKeeper ensemble Dremio coordinates through (its own component)."""
+
+    image: str = versions.ZOOKEEPER_IMAGE.ref
+    replicas: int = 1
+    volume: str = "1Gi"
+    storage_class: str | None = None
+    anti_affinity: bool = False
+
+    @model_validator(mode="after")
+    def _quorum(self) -> ZookeeperConfig:
+        if self.replicas not in (1, 3, 5):
+            raise ValueError(
+                f"zookeeper.replicas is {self.replicas}: use 1 (dev) or an odd quorum of 3 or 5"
+            )
+        _quantity(self.volume, "zookeeper.volume")
+        return self
 
 
 def dremio_memory(container_mib: int, *, coordinator: bool) -> DremioMemory:
@@ -219,22 +234,10 @@ class SparkConfig(Section):
     operator_namespace: str = "lakehouse-spark"
     jobs_namespace: str = "lakehouse-jobs"
     service_account: str = "lakehouse-spark"
-    # The job image: by default the one `lakehouse image build` builds from this checkout
-    # (loaded into kind); on a real cluster push it and name the registry here.
-    job_image: str | None = None
-    image_registry: str | None = None
-    image_pull_policy: Literal["IfNotPresent", "Always", "Never"] = "IfNotPresent"
     driver_memory: str = "1g"
     executor_memory: str = "1g"
     executor_instances: int = Field(default=1, ge=1)
     shuffle_partitions: int = Field(default=8, ge=1)
-
-    def image(self, default_ref: str) -> str:
-        if self.job_image:
-            return self.job_image
-        if self.image_registry:
-            return f"{self.image_registry.rstrip('/')}/{default_ref}"
-        return default_ref
 
     @field_validator("operator_namespace", "jobs_namespace", "service_account")
     @classmethod
@@ -242,6 +245,27 @@ class SparkConfig(Section):
         if not DNS_LABEL.match(v) or len(v) > 63:
             raise ValueError(f"'{v}' is not a valid Kubernetes name (lower-case, digits, '-')")
         return v
+
+
+class ImagesConfig(Section):
+    """The project's own images: the Spark job image and the Dremio bootstrap image.
+
+    By default each is the one `lakehouse image build` builds from this checkout (tagged
+    with a hash of what it carries, loaded into kind); on a real cluster push them and
+    name the registry, or name each image outright.
+    """
+
+    registry: str | None = None
+    pull_policy: Literal["IfNotPresent", "Always", "Never"] = "IfNotPresent"
+    job: str | None = None
+    dremio_bootstrap: str | None = None
+
+    def resolve(self, explicit: str | None, built_ref: str) -> str:
+        if explicit:
+            return explicit
+        if self.registry:
+            return f"{self.registry.rstrip('/')}/{built_ref}"
+        return built_ref
 
 
 class TlsConfig(Section):
@@ -283,6 +307,20 @@ class IngressConfig(Section):
     hosts: Hosts = Hosts()
     tls: TlsConfig = TlsConfig()
 
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls.enabled else "http"
+
+    def url(self, host: str) -> str:
+        """The URL of one of the stack's hosts, as users reach it through the ingress."""
+        return f"{self.scheme}://{host}"
+
+    def flight_endpoint(self) -> str:
+        """Arrow Flight through the ingress (gRPC on the HTTP or HTTPS port)."""
+        if self.tls.enabled:
+            return f"grpc+tls://{self.hosts.flight}:443"
+        return f"grpc+tcp://{self.hosts.flight}:80"
+
 
 class PipelineConfig(Section):
     schedule: str = "0 * * * *"
@@ -301,7 +339,10 @@ class StackConfig(Section):
     environment: Literal["dev", "prod"]
     kube_context: str | None = None
     bucket: str = DEFAULT_BUCKET
+    charts_dir: str | None = None
+    images: ImagesConfig = ImagesConfig()
     object_store: ObjectStoreConfig = ObjectStoreConfig()
+    zookeeper: ZookeeperConfig = ZookeeperConfig()
     dremio: DremioConfig = DremioConfig()
     spark: SparkConfig = SparkConfig()
     ingress: IngressConfig = IngressConfig()
@@ -331,7 +372,10 @@ SECTIONS = {
     "environment": "environment",
     "kubeContext": "kube_context",
     "bucket": "bucket",
+    "chartsDir": "charts_dir",
+    "images": "images",
     "objectStore": "object_store",
+    "zookeeper": "zookeeper",
     "dremio": "dremio",
     "spark": "spark",
     "ingress": "ingress",
@@ -375,7 +419,7 @@ def load(get: Callable[[str], str | None]) -> StackConfig:
         try:
             raw[key] = json.loads(value)
         except json.JSONDecodeError:
-            raw[key] = value  # plain strings: environment, bucket, kubeContext
+            raw[key] = value  # plain strings: environment, bucket, kubeContext, chartsDir
     if "environment" not in raw:
         raise ConfigError(f"{NAMESPACE}:environment is required: set it to dev or prod")
     return parse(raw)

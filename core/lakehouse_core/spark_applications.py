@@ -1,4 +1,4 @@
-"""The one definition of the pipeline's SparkApplications.
+"""The one definition of the pipeline's SparkApplications, as plain objects.
 
 The Pulumi program declares these objects, ``lakehouse pipeline run`` submits them, and
 ``lakehouse manifests --write`` writes them to spark-apps/manifests/ for kubectl users; a
@@ -13,20 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import yaml
-
-from lakehouse import versions
-from lakehouse.catalog import CATALOG
-from lakehouse.jobimage import MAIN_APPLICATION_FILE, job_image_ref
-
-LAYERS = ("bronze", "silver", "gold")
-ALL_LAYERS = "all"
-PART_OF = "lakehouse"
-SPARK_UID = 185
-
-# Keys of the S3 credentials Secret in the jobs namespace.
-ACCESS_KEY_ENV = "AWS_ACCESS_KEY_ID"
-SECRET_KEY_ENV = "AWS_SECRET_ACCESS_KEY"  # noqa: S105 (a variable name)
+from lakehouse_core import names, versions
+from lakehouse_core.catalog import ALL_LAYERS, CATALOG, LAYER_CHOICES, Layer
+from lakehouse_core.images import MAIN_APPLICATION_FILE, job_image_ref
+from lakehouse_core.stack_config import StackConfig
 
 
 @dataclass(frozen=True)
@@ -37,9 +27,9 @@ class JobSettings:
     image: str = field(default_factory=job_image_ref)
     image_pull_policy: str = "IfNotPresent"
     bucket: str = CATALOG.bucket
-    s3_endpoint: str = "http://minio.lakehouse-storage.svc.cluster.local:9000"
+    s3_endpoint: str = field(default_factory=names.minio_endpoint)
     s3_region: str = "us-east-1"
-    credentials_secret: str = "lakehouse-spark-s3"  # noqa: S105 (a Secret name)
+    credentials_secret: str = names.SPARK_S3_SECRET
     service_account: str = "lakehouse-spark"
     driver_cores: int = 1
     driver_memory: str = "1g"
@@ -56,6 +46,25 @@ class JobSettings:
         return replace(self, **changes)
 
 
+def job_settings(stack: StackConfig, image: str, managed_by: str = "pulumi") -> JobSettings:
+    """The SparkApplication settings a stack implies (the program and the CLI both use them)."""
+    spark = stack.spark
+    return JobSettings(
+        namespace=spark.jobs_namespace,
+        image=image,
+        image_pull_policy=stack.images.pull_policy,
+        bucket=stack.bucket,
+        service_account=spark.service_account,
+        driver_memory=spark.driver_memory,
+        executor_instances=spark.executor_instances,
+        executor_memory=spark.executor_memory,
+        shuffle_partitions=spark.shuffle_partitions,
+        schedule=stack.pipeline.schedule,
+        schedule_suspended=stack.pipeline.schedule_suspended,
+        managed_by=managed_by,
+    )
+
+
 def app_name(layer: str) -> str:
     return "lakehouse-pipeline" if layer == ALL_LAYERS else f"lakehouse-{layer}"
 
@@ -63,7 +72,7 @@ def app_name(layer: str) -> str:
 def labels(name: str, settings: JobSettings) -> dict[str, str]:
     return {
         "app.kubernetes.io/name": name,
-        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/part-of": names.PART_OF,
         "app.kubernetes.io/component": "spark-job",
         "app.kubernetes.io/version": versions.SPARK_VERSION,
         "app.kubernetes.io/managed-by": settings.managed_by,
@@ -72,8 +81,8 @@ def labels(name: str, settings: JobSettings) -> dict[str, str]:
 
 def _container_security() -> dict[str, Any]:
     return {
-        "runAsUser": SPARK_UID,
-        "runAsGroup": SPARK_UID,
+        "runAsUser": names.SPARK_UID,
+        "runAsGroup": names.SPARK_UID,
         "runAsNonRoot": True,
         "allowPrivilegeEscalation": False,
         "capabilities": {"drop": ["ALL"]},
@@ -84,7 +93,7 @@ def _container_security() -> dict[str, Any]:
 def _pod_security() -> dict[str, Any]:
     return {
         "runAsNonRoot": True,
-        "fsGroup": SPARK_UID,
+        "fsGroup": names.SPARK_UID,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
 
@@ -97,8 +106,8 @@ def _env(settings: JobSettings) -> list[dict[str, Any]]:
         }
 
     return [
-        from_secret(ACCESS_KEY_ENV),
-        from_secret(SECRET_KEY_ENV),
+        from_secret(names.ACCESS_KEY_ENV),
+        from_secret(names.SECRET_KEY_ENV),
         {"name": "AWS_REGION", "value": settings.s3_region},
     ]
 
@@ -119,8 +128,8 @@ def application_spec(
     layer: str, settings: JobSettings, datasets: list[str] | None = None
 ) -> dict[str, Any]:
     """The ``spec`` of the SparkApplication that runs one layer (or all of them, in order)."""
-    if layer not in (*LAYERS, ALL_LAYERS):
-        raise ValueError(f"unknown layer {layer!r}; use one of {', '.join((*LAYERS, ALL_LAYERS))}")
+    if layer not in LAYER_CHOICES:
+        raise ValueError(f"unknown layer {layer!r}; use one of {', '.join(LAYER_CHOICES)}")
     name = app_name(layer)
     arguments = [layer, "--bucket", settings.bucket]
     if datasets:
@@ -216,17 +225,7 @@ def kubectl_manifests(settings: JobSettings | None = None) -> dict[str, dict[str
     """
     settings = settings or JobSettings()
     files = {"lakehouse-pipeline.yaml": spark_application(ALL_LAYERS, settings)}
-    for layer in LAYERS:
-        files[f"layers/lakehouse-{layer}.yaml"] = spark_application(layer, settings)
+    for layer in Layer:
+        files[f"layers/lakehouse-{layer.value}.yaml"] = spark_application(layer.value, settings)
     files["scheduled/lakehouse-pipeline-scheduled.yaml"] = scheduled_application(settings)
     return files
-
-
-MANIFEST_HEADER = (
-    "# Generated by `lakehouse manifests --write` from src/lakehouse/sparkapps.py; do not edit.\n"
-    "# The image tag names the job code it was built from: `lakehouse image build` builds it.\n"
-)
-
-
-def to_yaml(obj: dict[str, Any]) -> str:
-    return MANIFEST_HEADER + yaml.safe_dump(obj, sort_keys=False, default_flow_style=False)

@@ -17,6 +17,8 @@ from urllib.parse import quote
 
 import httpx
 
+from lakehouse_core.errors import LakehouseError
+
 log = logging.getLogger(__name__)
 
 RESULTS_PAGE_LIMIT = 500  # Dremio refuses larger pages
@@ -24,7 +26,7 @@ TERMINAL_JOB_STATES = ("COMPLETED", "FAILED", "CANCELED")
 RETRYABLE_STATUS = (502, 503, 504)
 
 
-class DremioError(RuntimeError):
+class DremioError(LakehouseError):
     """Base class: something Dremio did or did not do."""
 
 

@@ -108,8 +108,10 @@ SPARK_BASE_IMAGE = Image(
     "apache/spark", f"{SPARK_VERSION}-scala{SCALA_BINARY_VERSION}-java{JAVA_VERSION}-python3-ubuntu"
 )
 # The job image built from spark-apps/Dockerfile; its tag adds a hash of the job code
-# (see lakehouse.jobimage). This is the repository name used in kind and in manifests.
+# (see lakehouse_core.images). This is the repository name used in kind and in manifests.
 JOB_IMAGE_REPOSITORY = "lakehouse/spark-jobs"
+# The image of the Job that wires Dremio to the lake (core + Dremio client), same base.
+DREMIO_BOOTSTRAP_IMAGE_REPOSITORY = "lakehouse/dremio-bootstrap"
 
 # MinIO's community edition is frozen: these are the last published images. The last
 # source tag (which fixes CVE-2025-62506) was never published as an image; the stacks
@@ -125,8 +127,7 @@ MINIO_GO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
 # objects were checked against it). 26.0.x images exist as OSS; 26.1+ are Enterprise.
 DREMIO_IMAGE = Image("dremio/dremio-oss", "25.2.0")
 ZOOKEEPER_IMAGE = Image("zookeeper", "3.8.4-jre-17")
-# The bootstrap Job runs the project's Dremio client (lakehouse.dremio) from the job image,
-# so it needs no extra image; a tiny image for waiting on TCP ports in init containers:
+# A tiny image for waiting on TCP ports in init containers:
 BUSYBOX_IMAGE = Image("busybox", "1.37.0")
 
 SPARK_OPERATOR_CHART = HelmChart(
@@ -138,3 +139,23 @@ TRAEFIK_CHART = HelmChart("traefik", "41.3.0", "https://traefik.github.io/charts
 # against the oldest Kubernetes version the stacks support.
 KIND_NODE_IMAGE = Image("kindest/node", "v1.36.1")
 KUBERNETES_VERSIONS_SUPPORTED = ("1.30", "1.36")
+
+# --- the local Kubernetes test bed (`lakehouse localcluster`, `make cluster-test`) ---------
+# Everything below is built here from the Go module proxy and Debian's packages; none of
+# it is deployed by the stacks. Versions are the pins the bed was proven with.
+KUBERNETES_VERSION = "v1.36.3"
+ETCD_VERSION = "v3.6.16"
+COREDNS_VERSION = "v1.14.7"
+LOCAL_PATH_PROVISIONER_VERSION = "v0.0.30"
+CRI_TOOLS_VERSION = "v1.34.0"  # v1.35.0 is not served by the module proxy
+PULUMI_CLI_VERSION = "v3.274.1"
+# The only version of the provider module the proxy serves (a commit after v4.24.0).
+PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION = "v4.0.0-20260115033456-f47bc2d6f199"
+PULUMI_KUBERNETES_PROVIDER_SDK_VERSION = "v4.24.0"
+PULUMI_KUBERNETES_PROVIDER_VERSION = "4.25.0-dev.20260115"
+# The Go modules behind the images the stacks name (the releases those tags were cut from).
+MINIO_IMAGE_GO_VERSION = "v0.0.0-20250907161309-07c3a429bfed"  # RELEASE.2025-09-07T16-13-09Z
+MC_GO_MODULE = "github.com/minio/mc"
+MC_IMAGE_GO_VERSION = "v0.0.0-20250813083541-7394ce0dd2a8"  # RELEASE.2025-08-13T08-35-41Z
+SPARK_OPERATOR_GO_VERSION = "v2.5.2"  # the spark-operator chart's appVersion
+TRAEFIK_GO_VERSION = "v3.7.11"  # the traefik chart's appVersion

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from lakehouse.catalog import DREMIO_SOURCE_NAME, LakeCatalog, Layer
-from lakehouse.dremio.client import DremioClient, DremioError
+from lakehouse_core.catalog import DREMIO_SOURCE_NAME, LakeCatalog, Layer
+from lakehouse_dremio.client import DremioClient, DremioError
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +58,23 @@ class LakeSource:
         }
 
 
+def lake_tables(catalog: LakeCatalog, gold_tables: Iterable[str]) -> list[tuple[Layer, str]]:
+    """Every Delta table of the lake: the datasets' bronze and silver tables, then gold."""
+    return [*catalog.dataset_tables(), *((Layer.GOLD, name) for name in gold_tables)]
+
+
 def promote_tables(
-    client: DremioClient, catalog: LakeCatalog, refresh: bool = True
+    client: DremioClient,
+    catalog: LakeCatalog,
+    gold_tables: Iterable[str],
+    refresh: bool = True,
 ) -> dict[str, str]:
-    """Promote every Delta table of the catalog that exists; refresh those already promoted.
+    """Promote every Delta table of the lake that exists; refresh those already promoted.
 
     Returns table -> outcome ('promoted', 'refreshed', 'missing' or 'failed: ...').
     """
     outcomes: dict[str, str] = {}
-    for layer, table in catalog.all_tables():
+    for layer, table in lake_tables(catalog, gold_tables):
         path = catalog.dremio_path(layer, table)
         key = f"{layer.value}.{table}"
         try:
@@ -78,7 +87,3 @@ def promote_tables(
             log.warning("%s: %s", key, err)
         outcomes[key] = outcome
     return outcomes
-
-
-def gold_paths(catalog: LakeCatalog) -> list[list[str]]:
-    return [catalog.dremio_path(Layer.GOLD, g.name) for g in catalog.gold_tables]

@@ -17,16 +17,12 @@ from typing import Any
 import pulumi
 import yaml
 
-from lakehouse.paths import REPO_ROOT
+from lakehouse.ops.stacks import PROJECT, stack_file_config
+from lakehouse_core.paths import REPO_ROOT
 
 # The marker Pulumi uses for secret values in serialized resource inputs.
 SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # noqa: S105 (a marker, not a secret)
 REDACTED = "<redacted>"
-PROJECT = "lakehouse"
-
-
-class StackNotFound(FileNotFoundError):
-    pass
 
 
 @dataclass
@@ -59,17 +55,6 @@ class Rendering:
             if release.get("name") == name:
                 return release
         raise KeyError(f"the {self.stack} stack declares no Helm release {name}")
-
-
-def stack_config(stack: str, root: Path = REPO_ROOT) -> dict[str, Any]:
-    path = root / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
-        known = sorted(p.name.split(".")[1] for p in root.glob("Pulumi.*.yaml"))
-        raise StackNotFound(
-            f"no stack {stack!r}: {path} does not exist (stacks: {', '.join(known)})"
-        )
-    data = yaml.safe_load(path.read_text()) or {}
-    return dict(data.get("config") or {})
 
 
 def _normalise(value: Any, path: str, found: list[str], redact: bool) -> Any:
@@ -149,7 +134,7 @@ def render_stack(
     """Run the program for ``stack`` under mocks; ``overrides`` replace config sections."""
     from lakehouse_infra.program import deploy
 
-    config = stack_config(stack, root)
+    config = stack_file_config(stack, root)
     for key, value in (overrides or {}).items():
         full = key if ":" in key else f"{PROJECT}:{key}"
         if value is None:

@@ -1,4 +1,4 @@
-"""Gold: business aggregates over silver, refreshed only when silver changed.
+"""Refreshing gold: each table of the registry, only when the silver tables it reads changed.
 
 Each gold table records (in the audit table) the silver versions it was built from, and
 reads silver *at* those versions, so a refresh sees one consistent snapshot. Its commit is
@@ -9,144 +9,32 @@ source change; a re-run with unchanged sources writes nothing.
 line items that changed; only the (nation, month) groups they touch are recomputed and
 MERGEd, which pays when changes cluster in recent months as real order changes do. When
 more than half of the groups are touched, or a dimension (customer, nation) changed, it is
-cheaper and simpler to rewrite the table, atomically, in one commit. The small summaries
-are always rewritten that way.
+cheaper and simpler to rewrite the table, atomically, in one commit. Tables declared
+without an incremental strategy are always rewritten that way.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.catalog import GoldTable, LakeCatalog, Layer
+from lakehouse_core.catalog import LakeCatalog, Layer
+from lakehouse_core.errors import LakehouseError
 from lakehouse_jobs import audit, delta_io
 from lakehouse_jobs.audit import BatchResult
+from lakehouse_jobs.gold.registry import GoldTable, GroupRecompute, ReadTable
 
 log = logging.getLogger(__name__)
 
 # Above this share of touched groups a full rewrite beats a MERGE.
 INCREMENTAL_MAX_SHARE = 0.5
-# TPC-H Q1: l_shipdate <= date '1998-12-01' - interval '90' day
-Q1_SHIP_DATE_CUTOFF = "1998-09-02"
-
-ReadTable = Callable[[str], DataFrame]
 
 
-class SourceRewoundError(RuntimeError):
+class SourceRewoundError(LakehouseError):
     """A silver table is older than what a gold table was built from (it was recreated)."""
-
-
-# --- the aggregates ---------------------------------------------------------------------------
-
-
-def revenue_by_nation_month(read: ReadTable, groups: DataFrame | None = None) -> DataFrame:
-    orders = _orders_with_group(read)
-    if groups is not None:
-        orders = orders.join(F.broadcast(groups), ["nation", "order_month"], "left_semi")
-    lineitem = read("lineitem")
-    return (
-        lineitem.join(orders, lineitem.l_orderkey == orders.o_orderkey)
-        .groupBy("nation", "order_month")
-        .agg(
-            F.sum(F.col("l_extendedprice") * (F.lit(1) - F.col("l_discount"))).alias("revenue"),
-            F.countDistinct("o_orderkey").alias("order_count"),
-            F.count(F.lit(1)).alias("line_count"),
-        )
-    )
-
-
-def _orders_with_group(read: ReadTable, orders: DataFrame | None = None) -> DataFrame:
-    orders = read("orders") if orders is None else orders
-    customer = read("customer").select("c_custkey", "c_nationkey")
-    nation = read("nation").select("n_nationkey", "n_name")
-    return (
-        orders.join(customer, orders.o_custkey == customer.c_custkey)
-        .join(nation, F.col("c_nationkey") == nation.n_nationkey)
-        .select(
-            "o_orderkey",
-            F.col("n_name").alias("nation"),
-            F.trunc("o_orderdate", "month").alias("order_month"),
-        )
-    )
-
-
-def revenue_groups_touched(read: ReadTable, changes: dict[str, DataFrame]) -> DataFrame:
-    """(nation, order_month) groups whose revenue may differ after the given changes."""
-    order_cols = ["o_orderkey", "o_custkey", "o_orderdate"]
-    changed_orders = changes["orders"].select(*order_cols)  # pre- and post-images, deletes
-    changed_line_orders = changes["lineitem"].select(F.col("l_orderkey").alias("o_orderkey"))
-    orders_of_changed_lines = (
-        read("orders")
-        .select(*order_cols)
-        .unionByName(changed_orders)
-        .join(changed_line_orders.distinct(), "o_orderkey", "left_semi")
-    )
-    touched_orders = changed_orders.unionByName(orders_of_changed_lines)
-    return _orders_with_group(read, touched_orders).select("nation", "order_month").distinct()
-
-
-def order_status_summary(read: ReadTable) -> DataFrame:
-    return (
-        read("orders")
-        .groupBy("o_orderstatus")
-        .agg(
-            F.count(F.lit(1)).alias("order_count"),
-            F.sum("o_totalprice").alias("total_price"),
-        )
-    )
-
-
-def pricing_summary(read: ReadTable) -> DataFrame:
-    """TPC-H Q1."""
-    lineitem = read("lineitem").where(
-        F.col("l_shipdate") <= F.lit(Q1_SHIP_DATE_CUTOFF).cast("date")
-    )
-    disc_price = F.col("l_extendedprice") * (F.lit(1) - F.col("l_discount"))
-    return lineitem.groupBy("l_returnflag", "l_linestatus").agg(
-        F.sum("l_quantity").alias("sum_qty"),
-        F.sum("l_extendedprice").alias("sum_base_price"),
-        F.sum(disc_price).alias("sum_disc_price"),
-        F.sum(disc_price * (F.lit(1) + F.col("l_tax"))).alias("sum_charge"),
-        F.avg("l_quantity").alias("avg_qty"),
-        F.avg("l_extendedprice").alias("avg_price"),
-        F.avg("l_discount").alias("avg_disc"),
-        F.count(F.lit(1)).alias("count_order"),
-    )
-
-
-def users_by_location(read: ReadTable) -> DataFrame:
-    return (
-        read("users")
-        .groupBy("location")
-        .agg(
-            F.count(F.lit(1)).alias("user_count"),
-            F.max("timestamp").alias("last_seen"),
-        )
-    )
-
-
-@dataclass(frozen=True)
-class GoldDefinition:
-    build: Callable[..., DataFrame]
-    # For incremental tables: the groups a set of source changes touches.
-    touched: Callable[[ReadTable, dict[str, DataFrame]], DataFrame] | None = None
-    # Sources whose change forces a full rebuild (dimensions).
-    rebuild_on: tuple[str, ...] = ()
-
-
-DEFINITIONS: dict[str, GoldDefinition] = {
-    "revenue_by_nation_month": GoldDefinition(
-        revenue_by_nation_month, revenue_groups_touched, rebuild_on=("customer", "nation")
-    ),
-    "order_status_summary": GoldDefinition(order_status_summary),
-    "pricing_summary": GoldDefinition(pricing_summary),
-    "users_by_location": GoldDefinition(users_by_location),
-}
 
 
 # --- refreshing ----------------------------------------------------------------------------
@@ -195,7 +83,6 @@ def _merge_groups(
 
 
 def refresh_table(spark: SparkSession, catalog: LakeCatalog, gold: GoldTable) -> BatchResult | None:
-    definition = DEFINITIONS[gold.name]
     missing = [
         s
         for s in gold.sources
@@ -225,16 +112,10 @@ def refresh_table(spark: SparkSession, catalog: LakeCatalog, gold: GoldTable) ->
     app = f"lakehouse.gold.{gold.name}"
     result = BatchResult(Layer.GOLD.value, gold.name, run_version, source_versions=current)
     groups = _touched_groups(
-        spark,
-        catalog=catalog,
-        gold=gold,
-        definition=definition,
-        read=read,
-        current=current,
-        last=last,
+        spark, catalog=catalog, gold=gold, read=read, current=current, last=last
     )
     if groups is not None:
-        rebuilt = definition.build(read, groups)
+        rebuilt = gold.build(read, groups)
         with delta_io.GuardedDml(spark, uri, app, run_version) as guard:
             _merge_groups(spark, uri, gold.key, groups, rebuilt)
         groups.unpersist()
@@ -246,7 +127,7 @@ def refresh_table(spark: SparkSession, catalog: LakeCatalog, gold: GoldTable) ->
             "numTargetRowsDeleted",
         )
     else:
-        table = definition.build(read)
+        table = gold.build(read)
         delta_io.ensure_table(spark, uri, table.schema, delta_io.BASE_PROPERTIES)
         outcome = delta_io.overwrite_idempotent(table, uri, app, run_version)
         result.note = "rewritten"
@@ -270,17 +151,19 @@ def _touched_groups(
     *,
     catalog: LakeCatalog,
     gold: GoldTable,
-    definition: GoldDefinition,
     read: ReadTable,
     current: dict[str, int],
     last: BatchResult | None,
 ) -> DataFrame | None:
     """The groups to MERGE, or None when the table should be rewritten instead."""
     uri = catalog.table_uri(Layer.GOLD, gold.name)
-    if definition.touched is None or last is None or not delta_io.table_exists(spark, uri):
+    strategy = gold.incremental
+    if not isinstance(strategy, GroupRecompute) or last is None:
+        return None
+    if not delta_io.table_exists(spark, uri):
         return None
     start = {s: last.source_versions.get(s, -1) + 1 for s in gold.sources}
-    if any(current[s] >= start[s] for s in definition.rebuild_on):
+    if any(current[s] >= start[s] for s in strategy.rebuild_on):
         return None
     changes = {
         s: _changes(spark, catalog, s, start[s], current[s])
@@ -288,7 +171,7 @@ def _touched_groups(
         else read(s).limit(0)
         for s in gold.sources
     }
-    groups = definition.touched(read, changes).cache()
+    groups = strategy.touched(read, changes).cache()
     touched = groups.count()
     existing = spark.read.format("delta").load(uri).count()
     if touched > INCREMENTAL_MAX_SHARE * max(existing, 1):

@@ -56,9 +56,28 @@ BATCH_AUDIT_PREFIX = "batch_audit"
 
 
 class Layer(str, Enum):
+    """The medallion layers, in the order a run refreshes them (the one list of them)."""
+
     BRONZE = "bronze"
     SILVER = "silver"
     GOLD = "gold"
+
+
+# What a run can be asked to refresh: one layer, or every layer in order.
+ALL_LAYERS = "all"
+LAYER_CHOICES: tuple[str, ...] = (*(layer.value for layer in Layer), ALL_LAYERS)
+
+
+def layers_for(choice: str) -> tuple[Layer, ...]:
+    """The layers a choice (``bronze``, ``silver``, ``gold`` or ``all``) runs, in order."""
+    if choice == ALL_LAYERS:
+        return tuple(Layer)
+    try:
+        return (Layer(choice),)
+    except ValueError:
+        raise ValueError(
+            f"unknown layer {choice!r}; use one of {', '.join(LAYER_CHOICES)}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -105,17 +124,6 @@ class Dataset:
             if c.name == name:
                 return c
         raise KeyError(f"dataset {self.name!r} has no column {name!r}")
-
-
-@dataclass(frozen=True)
-class GoldTable:
-    name: str
-    sources: tuple[str, ...]
-    key: tuple[str, ...]
-    # "incremental": recompute only the groups that the sources' change feed touched;
-    # "overwrite": small result, rewritten atomically whenever a source changed.
-    refresh: str
-    description: str = ""
 
 
 def _c(name: str, type_: str, **kw: object) -> Column:
@@ -216,37 +224,6 @@ USERS_DATASET = Dataset(
     description="The original tutorial's users example, as JSON lines",
 )
 
-GOLD_TABLES: tuple[GoldTable, ...] = (
-    GoldTable(
-        "revenue_by_nation_month",
-        sources=("lineitem", "orders", "customer", "nation"),
-        key=("nation", "order_month"),
-        refresh="incremental",
-        description="Net revenue (extended price x (1 - discount)) and orders per nation and month",
-    ),
-    GoldTable(
-        "order_status_summary",
-        sources=("orders",),
-        key=("o_orderstatus",),
-        refresh="overwrite",
-        description="Orders and total price per order status",
-    ),
-    GoldTable(
-        "pricing_summary",
-        sources=("lineitem",),
-        key=("l_returnflag", "l_linestatus"),
-        refresh="overwrite",
-        description="TPC-H Q1 pricing summary report (ship date <= 1998-09-02)",
-    ),
-    GoldTable(
-        "users_by_location",
-        sources=("users",),
-        key=("location",),
-        refresh="overwrite",
-        description="Users and the latest activity per location",
-    ),
-)
-
 PIPELINES: dict[str, tuple[str, ...]] = {
     "tpch": tuple(d.name for d in TPCH_DATASETS),
     "users": (USERS_DATASET.name,),
@@ -274,7 +251,6 @@ class LakeCatalog:
 
     bucket: str = DEFAULT_BUCKET
     datasets: tuple[Dataset, ...] = field(default=(*TPCH_DATASETS, USERS_DATASET))
-    gold_tables: tuple[GoldTable, ...] = GOLD_TABLES
 
     def with_bucket(self, bucket: str) -> LakeCatalog:
         return replace(self, bucket=bucket)
@@ -286,13 +262,6 @@ class LakeCatalog:
                 return d
         known = ", ".join(d.name for d in self.datasets)
         raise KeyError(f"unknown dataset {name!r}; the catalog has: {known}")
-
-    def gold_table(self, name: str) -> GoldTable:
-        for g in self.gold_tables:
-            if g.name == name:
-                return g
-        known = ", ".join(g.name for g in self.gold_tables)
-        raise KeyError(f"unknown gold table {name!r}; the catalog has: {known}")
 
     def select_datasets(self, names: list[str] | tuple[str, ...] | None) -> tuple[Dataset, ...]:
         """Datasets by name or pipeline name (``tpch``, ``users``); all of them for None."""
@@ -306,11 +275,6 @@ class LakeCatalog:
                 if d not in chosen:
                     chosen.append(d)
         return tuple(chosen)
-
-    def gold_tables_for(self, datasets: tuple[Dataset, ...]) -> tuple[GoldTable, ...]:
-        """Gold tables whose sources are all among ``datasets``."""
-        names = {d.name for d in datasets}
-        return tuple(g for g in self.gold_tables if set(g.sources) <= names)
 
     # --- object keys (no scheme) -------------------------------------------------------
     def landing_key(self, dataset: str, batch_id: int | None = None) -> str:
@@ -348,12 +312,15 @@ class LakeCatalog:
     def rejects_table(dataset: str) -> str:
         return f"{dataset}_rejects"
 
-    def all_tables(self) -> list[tuple[Layer, str]]:
-        """Every Delta table the pipeline writes, in layer order (for Dremio and checks)."""
+    def dataset_tables(self) -> list[tuple[Layer, str]]:
+        """Every bronze and silver table the datasets flow through, in layer order.
+
+        Gold tables are declared with their builds, in the jobs' gold registry
+        (``lakehouse_jobs.gold``); the catalog knows the datasets they read.
+        """
         tables: list[tuple[Layer, str]] = [(Layer.BRONZE, d.name) for d in self.datasets]
         for d in self.datasets:
             tables += [(Layer.SILVER, d.name), (Layer.SILVER, self.rejects_table(d.name))]
-        tables += [(Layer.GOLD, g.name) for g in self.gold_tables]
         return tables
 
     def dremio_path(self, layer: Layer, table: str) -> list[str]:

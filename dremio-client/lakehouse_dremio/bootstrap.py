@@ -1,4 +1,4 @@
-"""The bootstrap Job: ``python3 -m lakehouse.dremio.bootstrap`` (runs from the job image).
+"""The bootstrap Job: ``python3 -m lakehouse_dremio.bootstrap`` (runs from the job image).
 
 Waits for Dremio, creates the first admin user unless one exists, adds (or updates) the
 lake's S3 source and promotes the Delta tables that exist. Every step checks before it
@@ -12,11 +12,11 @@ import logging
 import os
 import sys
 
-from lakehouse.catalog import CATALOG
-from lakehouse.dremio.client import DremioClient, DremioError
-from lakehouse.dremio.lake import LakeSource, promote_tables
+from lakehouse_core.catalog import CATALOG
+from lakehouse_dremio.client import DremioClient, DremioError
+from lakehouse_dremio.lake import LakeSource, promote_tables
 
-log = logging.getLogger("lakehouse.dremio.bootstrap")
+log = logging.getLogger("lakehouse_dremio.bootstrap")
 REQUIRED = (
     "DREMIO_URL",
     "DREMIO_ADMIN_USER",
@@ -52,7 +52,7 @@ def run(env: dict[str, str], client: DremioClient | None = None) -> int:
             name=env.get("LAKE_SOURCE", "lake"),
         )
         log.info("source %s: %s", source.name, client.ensure_source(source.definition()))
-        for table, outcome in promote_tables(client, catalog).items():
+        for table, outcome in promote_tables(client, catalog, ()).items():
             log.info("table %s: %s", table, outcome)
     except DremioError as err:
         log.error("bootstrap failed: %s", err)

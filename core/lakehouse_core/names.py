@@ -1,0 +1,93 @@
+"""Names that several systems share: namespaces, Secrets, Services and ports, users, uids.
+
+The Pulumi components declare these objects, the jobs and the CLI find them, the Dremio
+bootstrap connects to them; each name is spelled here once. Names that a stack may change
+(the jobs and operator namespaces, host names) live in the stack configuration instead.
+
+Pure Python, importable in the job image.
+"""
+
+from __future__ import annotations
+
+PART_OF = "lakehouse"  # the app.kubernetes.io/part-of label of every object
+
+# --- object storage (MinIO) ---------------------------------------------------------------
+STORAGE_NAMESPACE = "lakehouse-storage"
+MINIO = "minio"  # StatefulSet, API Service, pod name prefix
+MINIO_HEADLESS = "minio-hl"
+MINIO_CONSOLE_SERVICE = "minio-console"
+MINIO_API_PORT, MINIO_CONSOLE_PORT = 9000, 9001
+MINIO_ROOT_SECRET = "minio-root"  # noqa: S105 (a Secret's name)
+MINIO_USERS_SECRET = "minio-users"  # noqa: S105 (a Secret's name)
+MINIO_PROVISION_JOB = "minio-provision"
+# One MinIO user per consumer, least privilege (policies of the same names).
+MINIO_ROOT_USER = "lakehouse-root"
+SPARK_S3_USER = "lakehouse-spark"
+DREMIO_S3_USER = "lakehouse-dremio"
+MINIO_UID = 1000
+
+# --- query engine (Dremio, ZooKeeper) ------------------------------------------------------
+DREMIO_NAMESPACE = "lakehouse-dremio"
+DREMIO = "dremio"
+DREMIO_CLIENT_SERVICE = "dremio-client"
+DREMIO_CLUSTER_SERVICE = "dremio-cluster"
+DREMIO_FLIGHT_SERVICE = "dremio-flight"
+DREMIO_COORDINATOR = "dremio-coordinator"
+DREMIO_EXECUTOR = "dremio-executor"
+DREMIO_WEB_PORT, DREMIO_CLIENT_PORT, DREMIO_FLIGHT_PORT = 9047, 31010, 32010
+DREMIO_FABRIC_PORT, DREMIO_CONDUIT_PORT = 45678, 45679
+DREMIO_ADMIN_SECRET = "dremio-admin"  # noqa: S105 (a Secret's name)
+DREMIO_LAKE_SECRET = "dremio-lake"  # noqa: S105 (a Secret's name)
+DREMIO_CORE_SITE_SECRET = "dremio-core-site"  # noqa: S105 (a Secret's name)
+DREMIO_BOOTSTRAP_JOB = "dremio-bootstrap"
+DREMIO_UID = 999
+ZOOKEEPER = "zk"  # StatefulSet and client Service
+ZOOKEEPER_HEADLESS = "zk-hs"
+ZOOKEEPER_CLIENT_PORT = 2181
+ZOOKEEPER_UID = 1000
+
+# --- Spark -----------------------------------------------------------------------------------
+SPARK_UID = 185  # the apache/spark image's user
+SPARK_S3_SECRET = "lakehouse-spark-s3"  # noqa: S105 (a Secret's name, in the jobs namespace)
+# The keys of that Secret are the environment variables the AWS SDK reads.
+ACCESS_KEY_ENV = "AWS_ACCESS_KEY_ID"
+SECRET_KEY_ENV = "AWS_SECRET_ACCESS_KEY"  # noqa: S105 (a variable's name)
+# The Lease a pipeline run holds in the jobs namespace: one writer of the lake at a time.
+PIPELINE_LEASE = "lakehouse-pipeline"
+# A job prints each batch result once as a JSON line after this prefix; the CLI reads them
+# from the driver's log to show the same summary for a cluster run as for a local one.
+JOB_RESULT_PREFIX = "LAKEHOUSE-RESULT "
+
+# --- secrets a stack may set (`pulumi config set --secret lakehouse:<key>`) ----------------
+SECRET_CONFIG_KEYS = (
+    "minioRootPassword",
+    "sparkS3SecretKey",
+    "dremioS3SecretKey",
+    "dremioAdminPassword",
+)
+
+
+def service_dns(service: str, namespace: str) -> str:
+    """The in-cluster DNS name of a Service."""
+    return f"{service}.{namespace}.svc.cluster.local"
+
+
+def minio_endpoint_host() -> str:
+    """host:port of MinIO's S3 API inside the cluster (no scheme, as Dremio wants it)."""
+    return f"{service_dns(MINIO, STORAGE_NAMESPACE)}:{MINIO_API_PORT}"
+
+
+def minio_endpoint() -> str:
+    """MinIO's S3 API inside the cluster, as Spark and the provisioning Job reach it."""
+    return f"http://{minio_endpoint_host()}"
+
+
+def dremio_client_url() -> str:
+    """Dremio's REST API inside the cluster (the bootstrap Job talks to it)."""
+    return f"http://{service_dns(DREMIO_CLIENT_SERVICE, DREMIO_NAMESPACE)}:{DREMIO_WEB_PORT}"
+
+
+def zookeeper_connect(replicas: int) -> str:
+    """ZooKeeper's connect string: every member by its stable DNS name."""
+    headless = service_dns(ZOOKEEPER_HEADLESS, DREMIO_NAMESPACE)
+    return ",".join(f"{ZOOKEEPER}-{i}.{headless}:{ZOOKEEPER_CLIENT_PORT}" for i in range(replicas))

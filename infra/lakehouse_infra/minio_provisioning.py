@@ -1,0 +1,141 @@
+"""Provisioning the lake on MinIO: the bucket, its lifecycle, and one least-privilege user
+per consumer, applied by a Job that is safe to run again.
+
+Spark reads and writes landing/ and deltalake/; Dremio reads them and writes only its
+distributed-storage prefix dremio/. Secret keys reach `mc` on its standard input, never
+as arguments: an argument is visible in the process list, and one that starts with '-'
+would be read as a flag.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lakehouse_core.catalog import DELTA_PREFIX, DREMIO_DIST_PREFIX, LANDING_PREFIX
+from lakehouse_core.names import DREMIO_S3_USER, SPARK_S3_USER
+
+SPARK_POLICY, DREMIO_POLICY = SPARK_S3_USER, DREMIO_S3_USER
+
+
+def _prefix_resources(bucket: str, prefixes: list[str]) -> list[str]:
+    """S3A probes both the bare key and the directory marker, so grant all three forms."""
+    out = []
+    for prefix in prefixes:
+        out += [f"arn:aws:s3:::{bucket}/{prefix}", f"arn:aws:s3:::{bucket}/{prefix}/*"]
+    return out
+
+
+def _list_condition(prefixes: list[str]) -> dict[str, Any]:
+    allowed = []
+    for prefix in prefixes:
+        allowed += [prefix, f"{prefix}/", f"{prefix}/*"]
+    return {"StringLike": {"s3:prefix": allowed}}
+
+
+def _bucket_statements(bucket: str, listable: list[str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "Sid": "BucketLevel",
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketLocation", "s3:HeadBucket", "s3:ListBucketMultipartUploads"],
+            "Resource": [f"arn:aws:s3:::{bucket}"],
+        },
+        {
+            "Sid": "ListPrefixes",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [f"arn:aws:s3:::{bucket}"],
+            "Condition": _list_condition(listable),
+        },
+    ]
+
+
+READ_WRITE = [
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:AbortMultipartUpload",
+    "s3:ListMultipartUploadParts",
+]
+
+
+def spark_policy(bucket: str) -> dict[str, Any]:
+    lake = [LANDING_PREFIX, DELTA_PREFIX]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            *_bucket_statements(bucket, lake),
+            {
+                "Sid": "LakeReadWrite",
+                "Effect": "Allow",
+                "Action": READ_WRITE,
+                "Resource": _prefix_resources(bucket, lake),
+            },
+        ],
+    }
+
+
+def dremio_policy(bucket: str) -> dict[str, Any]:
+    lake = [LANDING_PREFIX, DELTA_PREFIX]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            *_bucket_statements(bucket, [*lake, DREMIO_DIST_PREFIX]),
+            {
+                "Sid": "LakeRead",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": _prefix_resources(bucket, lake),
+            },
+            {
+                "Sid": "DistributedStorage",
+                "Effect": "Allow",
+                "Action": READ_WRITE,
+                "Resource": _prefix_resources(bucket, [DREMIO_DIST_PREFIX]),
+            },
+        ],
+    }
+
+
+def lifecycle(days: int) -> dict[str, Any]:
+    """Versioning keeps overwritten objects; expire those old versions after ``days``."""
+    return {
+        "Rules": [
+            {
+                "ID": "expire-noncurrent-versions",
+                "Status": "Enabled",
+                "Filter": {"Prefix": ""},
+                "NoncurrentVersionExpiration": {"NoncurrentDays": days},
+            }
+        ]
+    }
+
+
+PROVISION_SCRIPT = f"""\
+# Provision the lake. Every command is idempotent: safe to run again, and run again
+# whenever a policy, the lifecycle rule or a password changes.
+set -eu
+printf '%s\\n%s\\n' "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" \\
+  | mc alias set --api S3v4 lake "$MINIO_URL" >/dev/null
+echo "waiting for the MinIO cluster to have write quorum"
+mc ready lake
+mc mb --ignore-existing "lake/$BUCKET"
+mc version enable "lake/$BUCKET"
+mc ilm import "lake/$BUCKET" < /provision/lifecycle.json
+mc admin policy create lake {SPARK_POLICY} /provision/spark-policy.json
+mc admin policy create lake {DREMIO_POLICY} /provision/dremio-policy.json
+
+user() {{  # user <access key> <secret key> <policy>: create it, or set its new secret key
+  printf '%s\\n' "$2" | mc admin user add lake "$1" >/dev/null
+  if ! out=$(mc admin policy attach lake "$3" --user "$1" 2>&1); then
+    case "$out" in
+      *"already in effect"*|*"already attached"*) ;;
+      *) echo "$out" >&2; exit 1 ;;
+    esac
+  fi
+  echo "user $1: policy $3"
+}}
+user "$SPARK_ACCESS_KEY" "$SPARK_SECRET_KEY" {SPARK_POLICY}
+user "$DREMIO_ACCESS_KEY" "$DREMIO_SECRET_KEY" {DREMIO_POLICY}
+echo "bucket $BUCKET and users ready"
+"""

@@ -1,0 +1,191 @@
+"""ZooKeeper, which Dremio's coordinator and executors coordinate through: one (dev) or an
+odd quorum (prod) of the official image, each member with its own volume.
+
+Two behaviours of the official image shape the pod (docker-library's zookeeper 3.8):
+
+* its entrypoint writes ``$ZOO_DATA_DIR/myid`` without creating the directory, and only
+  a root start chowns anything; so the start command creates the data and log folders
+  on the fresh volume first;
+* it keeps its logback configuration in ``/conf``, which must be writable (the entrypoint
+  writes ``zoo.cfg`` there) and so is an emptyDir that hides the image's file; the logging
+  configuration therefore comes from a ConfigMap, named to the JVM explicitly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from lakehouse_core import names
+from lakehouse_core.stack_config import ZookeeperConfig
+from lakehouse_infra import k8s as kube
+
+COMPONENT = "coordination"
+NAMESPACE = names.DREMIO_NAMESPACE
+CLIENT_PORT = names.ZOOKEEPER_CLIENT_PORT
+DATA_DIR, LOG_DIR = "/data/data", "/data/log"
+LOGBACK_DIR = "/etc/zookeeper-logging"
+# "Are you ok", ZooKeeper's four-letter health word, over bash's /dev/tcp (no nc in the image).
+RUOK = f'[ "$(echo ruok | (exec 3<>/dev/tcp/127.0.0.1/{CLIENT_PORT}; cat >&3; cat <&3))" = imok ]'
+
+LOGBACK_XML = """\
+<!-- ZooKeeper's logging in the lakehouse: INFO to the console (kubectl logs). -->
+<configuration>
+  <appender name="CONSOLE" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder>
+      <pattern>%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n</pattern>
+    </encoder>
+  </appender>
+  <root level="INFO">
+    <appender-ref ref="CONSOLE"/>
+  </root>
+</configuration>
+"""
+
+START = (
+    f'mkdir -p "{DATA_DIR}" "{LOG_DIR}"; '
+    "export ZOO_MY_ID=$((${HOSTNAME##*-}+1)); "
+    "exec /docker-entrypoint.sh zkServer.sh start-foreground"
+)
+
+
+def server_list(replicas: int) -> str:
+    headless = names.service_dns(names.ZOOKEEPER_HEADLESS, NAMESPACE)
+    return " ".join(
+        f"server.{i + 1}={names.ZOOKEEPER}-{i}.{headless}:2888:3888;{CLIENT_PORT}"
+        for i in range(replicas)
+    )
+
+
+class ZooKeeper(pulumi.ComponentResource):
+    """The ensemble; ``connect`` is Dremio's connect string, ``ready`` the StatefulSet."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        cfg: ZookeeperConfig,
+        namespace: pulumi.Resource,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("lakehouse:query:ZooKeeper", name, None, opts)
+        self.cfg = cfg
+        self.connect = names.zookeeper_connect(cfg.replicas)
+        self.client_host = names.service_dns(names.ZOOKEEPER, NAMESPACE)
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        labels = kube.labels("zookeeper", COMPONENT, cfg.image.rsplit(":", 1)[-1])
+        select = kube.selector("zookeeper", COMPONENT)
+        ports = {"client": CLIENT_PORT, "server": 2888, "election": 3888}
+        headless = kube.service(
+            names.ZOOKEEPER_HEADLESS, NAMESPACE, labels, select, ports, opts=in_ns, headless=True
+        )
+        kube.service(
+            names.ZOOKEEPER, NAMESPACE, labels, select, {"client": CLIENT_PORT}, opts=in_ns
+        )
+        logging = k8s.core.v1.ConfigMap(
+            "zookeeper-logging",
+            metadata=kube.metadata(
+                "zookeeper-logging", NAMESPACE, kube.labels("zookeeper-logging", COMPONENT)
+            ),
+            data={"logback.xml": LOGBACK_XML},
+            opts=in_ns,
+        )
+        if cfg.replicas > 1:
+            k8s.policy.v1.PodDisruptionBudget(
+                "zookeeper",
+                metadata=kube.metadata("zookeeper", NAMESPACE, labels),
+                spec={"maxUnavailable": 1, "selector": {"matchLabels": select}},
+                opts=in_ns,
+            )
+        self.statefulset = k8s.apps.v1.StatefulSet(
+            "zookeeper",
+            metadata=kube.metadata(names.ZOOKEEPER, NAMESPACE, labels),
+            spec=self._spec(labels, select),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, headless, logging]),
+        )
+        self.ready: pulumi.Resource = self.statefulset
+        self.register_outputs({"connect": self.connect})
+
+    def _spec(self, labels: dict[str, str], select: dict[str, str]) -> dict[str, Any]:
+        cfg = self.cfg
+        affinity = {
+            "podAntiAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [
+                    {
+                        "labelSelector": {"matchLabels": select},
+                        "topologyKey": "kubernetes.io/hostname",
+                    }
+                ]
+            }
+        }
+        container = {
+            "name": "zookeeper",
+            "image": cfg.image,
+            "imagePullPolicy": "IfNotPresent",
+            "command": ["bash", "-ec", START],
+            "env": [
+                kube.env("ZOO_SERVERS", server_list(cfg.replicas)),
+                kube.env("ZOO_STANDALONE_ENABLED", str(cfg.replicas == 1).lower()),
+                kube.env("ZOO_DATA_DIR", DATA_DIR),
+                kube.env("ZOO_DATA_LOG_DIR", LOG_DIR),
+                kube.env("ZOO_4LW_COMMANDS_WHITELIST", "ruok,srvr"),
+                kube.env("ZOO_ADMINSERVER_ENABLED", "false"),
+                kube.env("ZOO_AUTOPURGE_PURGEINTERVAL", "12"),
+                kube.env(
+                    "JVMFLAGS", f"-Xmx192m -Dlogback.configurationFile={LOGBACK_DIR}/logback.xml"
+                ),
+            ],
+            "ports": [
+                {"name": "client", "containerPort": CLIENT_PORT},
+                {"name": "server", "containerPort": 2888},
+                {"name": "election", "containerPort": 3888},
+            ],
+            "resources": {
+                "requests": {"cpu": "100m", "memory": "256Mi"},
+                "limits": {"cpu": "1", "memory": "384Mi"},
+            },
+            "securityContext": kube.container_security(read_only_root=True),
+            "startupProbe": kube.tcp_probe("client", period=5, failures=60),
+            "livenessProbe": kube.tcp_probe("client", period=15),
+            "readinessProbe": kube.exec_probe(["bash", "-c", RUOK], period=10),
+            "volumeMounts": [
+                {"name": "data", "mountPath": "/data"},
+                {"name": "conf", "mountPath": "/conf"},
+                {"name": "logging", "mountPath": LOGBACK_DIR, "readOnly": True},
+                {"name": "logs", "mountPath": "/logs"},
+                {"name": "tmp", "mountPath": "/tmp"},
+            ],
+        }
+        return {
+            "serviceName": names.ZOOKEEPER_HEADLESS,
+            "replicas": cfg.replicas,
+            "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": select},
+            "template": {
+                "metadata": {
+                    "labels": labels,
+                    "annotations": {"lakehouse.dev/config-hash": kube.content_hash(LOGBACK_XML)},
+                },
+                "spec": {
+                    "securityContext": kube.pod_security(names.ZOOKEEPER_UID),
+                    **({"affinity": affinity} if cfg.anti_affinity else {}),
+                    "containers": [container],
+                    "volumes": [
+                        kube.tmp_volume("conf", "16Mi"),
+                        {"name": "logging", "configMap": {"name": "zookeeper-logging"}},
+                        kube.tmp_volume("logs", "256Mi"),
+                        kube.tmp_volume(),
+                    ],
+                },
+            },
+            "volumeClaimTemplates": [
+                kube.volume_claim(
+                    "data",
+                    cfg.volume,
+                    cfg.storage_class,
+                    kube.claim_labels("zookeeper", COMPONENT),
+                )
+            ],
+        }

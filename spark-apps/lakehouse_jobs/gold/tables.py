@@ -1,0 +1,123 @@
+"""The gold tables: business aggregates over silver, each declared once in ``GOLD``."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from lakehouse_jobs.gold.registry import GoldRegistry, GroupRecompute, ReadTable
+
+GOLD = GoldRegistry()
+
+# TPC-H Q1: l_shipdate <= date '1998-12-01' - interval '90' day
+Q1_SHIP_DATE_CUTOFF = "1998-09-02"
+
+
+def _orders_with_group(read: ReadTable, orders: DataFrame | None = None) -> DataFrame:
+    orders = read("orders") if orders is None else orders
+    customer = read("customer").select("c_custkey", "c_nationkey")
+    nation = read("nation").select("n_nationkey", "n_name")
+    return (
+        orders.join(customer, orders.o_custkey == customer.c_custkey)
+        .join(nation, F.col("c_nationkey") == nation.n_nationkey)
+        .select(
+            "o_orderkey",
+            F.col("n_name").alias("nation"),
+            F.trunc("o_orderdate", "month").alias("order_month"),
+        )
+    )
+
+
+def revenue_groups_touched(read: ReadTable, changes: dict[str, DataFrame]) -> DataFrame:
+    """(nation, order_month) groups whose revenue may differ after the given changes."""
+    order_cols = ["o_orderkey", "o_custkey", "o_orderdate"]
+    changed_orders = changes["orders"].select(*order_cols)  # pre- and post-images, deletes
+    changed_line_orders = changes["lineitem"].select(F.col("l_orderkey").alias("o_orderkey"))
+    orders_of_changed_lines = (
+        read("orders")
+        .select(*order_cols)
+        .unionByName(changed_orders)
+        .join(changed_line_orders.distinct(), "o_orderkey", "left_semi")
+    )
+    touched_orders = changed_orders.unionByName(orders_of_changed_lines)
+    return _orders_with_group(read, touched_orders).select("nation", "order_month").distinct()
+
+
+@GOLD.table(
+    "revenue_by_nation_month",
+    sources=("lineitem", "orders", "customer", "nation"),
+    key=("nation", "order_month"),
+    description="Net revenue (extended price x (1 - discount)) and orders per nation and month",
+    incremental=GroupRecompute(revenue_groups_touched, rebuild_on=("customer", "nation")),
+)
+def revenue_by_nation_month(read: ReadTable, groups: DataFrame | None = None) -> DataFrame:
+    orders = _orders_with_group(read)
+    if groups is not None:
+        orders = orders.join(F.broadcast(groups), ["nation", "order_month"], "left_semi")
+    lineitem = read("lineitem")
+    return (
+        lineitem.join(orders, lineitem.l_orderkey == orders.o_orderkey)
+        .groupBy("nation", "order_month")
+        .agg(
+            F.sum(F.col("l_extendedprice") * (F.lit(1) - F.col("l_discount"))).alias("revenue"),
+            F.countDistinct("o_orderkey").alias("order_count"),
+            F.count(F.lit(1)).alias("line_count"),
+        )
+    )
+
+
+@GOLD.table(
+    "order_status_summary",
+    sources=("orders",),
+    key=("o_orderstatus",),
+    description="Orders and total price per order status",
+)
+def order_status_summary(read: ReadTable, groups: DataFrame | None = None) -> DataFrame:
+    return (
+        read("orders")
+        .groupBy("o_orderstatus")
+        .agg(
+            F.count(F.lit(1)).alias("order_count"),
+            F.sum("o_totalprice").alias("total_price"),
+        )
+    )
+
+
+@GOLD.table(
+    "pricing_summary",
+    sources=("lineitem",),
+    key=("l_returnflag", "l_linestatus"),
+    description="TPC-H Q1 pricing summary report (ship date <= 1998-09-02)",
+)
+def pricing_summary(read: ReadTable, groups: DataFrame | None = None) -> DataFrame:
+    lineitem = read("lineitem").where(
+        F.col("l_shipdate") <= F.lit(Q1_SHIP_DATE_CUTOFF).cast("date")
+    )
+    disc_price = F.col("l_extendedprice") * (F.lit(1) - F.col("l_discount"))
+    return lineitem.groupBy("l_returnflag", "l_linestatus").agg(
+        F.sum("l_quantity").alias("sum_qty"),
+        F.sum("l_extendedprice").alias("sum_base_price"),
+        F.sum(disc_price).alias("sum_disc_price"),
+        F.sum(disc_price * (F.lit(1) + F.col("l_tax"))).alias("sum_charge"),
+        F.avg("l_quantity").alias("avg_qty"),
+        F.avg("l_extendedprice").alias("avg_price"),
+        F.avg("l_discount").alias("avg_disc"),
+        F.count(F.lit(1)).alias("count_order"),
+    )
+
+
+@GOLD.table(
+    "users_by_location",
+    sources=("users",),
+    key=("location",),
+    description="Users and the latest activity per location",
+)
+def users_by_location(read: ReadTable, groups: DataFrame | None = None) -> DataFrame:
+    return (
+        read("users")
+        .groupBy("location")
+        .agg(
+            F.count(F.lit(1)).alias("user_count"),
+            F.max("timestamp").alias("last_seen"),
+        )
+    )

@@ -1,0 +1,145 @@
+"""``lakehouse pipeline run``: bronze -> silver -> gold, on a cluster or on this machine."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from lakehouse.cli.common import LayerOption, Stack, console
+from lakehouse.cli.data_cmds import AccessKey, Bucket, Endpoint, SecretKey
+
+pipeline_app = typer.Typer(
+    help="Run the medallion pipeline, as SparkApplications or on this machine.",
+    no_args_is_help=True,
+)
+
+
+@pipeline_app.command("run")
+def pipeline_run(
+    layer: LayerOption = "all",
+    stack: Stack = "dev",
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local",
+            help="run on this machine (local Spark) against the local MinIO or --endpoint",
+        ),
+    ] = False,
+    endpoint: Endpoint = None,
+    access_key: AccessKey = None,
+    secret_key: SecretKey = None,
+    bucket: Bucket = None,
+    datasets: Annotated[
+        list[str] | None, typer.Option("--dataset", help="only these datasets (repeatable)")
+    ] = None,
+    cores: Annotated[int, typer.Option(min=1, help="local Spark cores (--local)")] = 2,
+    driver_memory: Annotated[str, typer.Option(help="local Spark memory (--local)")] = "3g",
+    timeout: Annotated[float, typer.Option(help="seconds to wait for each layer")] = 3600,
+    refresh_dremio: Annotated[
+        bool, typer.Option(help="promote and refresh the tables in Dremio afterwards")
+    ] = True,
+    dremio_url: Annotated[
+        str | None, typer.Option(help="Dremio's URL (default: the stack's ingress host)")
+    ] = None,
+) -> None:
+    """Refresh the layers in order and show what each batch did.
+
+    Without --local: SparkApplications on the stack's cluster, then Dremio is refreshed.
+    With --local (or --endpoint): the same jobs on local Spark, against the MinIO of
+    `lakehouse local up` or any S3 endpoint.
+    """
+    from lakehouse.report import batch_table, totals
+
+    if local or endpoint:
+        results = _run_local(
+            layer, local, endpoint, access_key, secret_key, bucket, datasets, cores, driver_memory
+        )
+    else:
+        results = _run_on_cluster(layer, stack, datasets, timeout, refresh_dremio, dremio_url)
+    console().print(batch_table(results))
+    console().print(totals(results))
+
+
+def _run_local(
+    layer: str,
+    local: bool,
+    endpoint: str | None,
+    access_key: str | None,
+    secret_key: str | None,
+    bucket: str | None,
+    datasets: list[str] | None,
+    cores: int,
+    driver_memory: str,
+) -> list[dict[str, Any]]:
+    from lakehouse import targets
+    from lakehouse.demo import check_java, run_with_progress
+    from lakehouse.local.runner import LocalPipeline
+
+    lake = targets.resolve(
+        local=local and not endpoint,
+        stack=None,
+        endpoint=endpoint,
+        access_key=access_key,
+        secret_key=secret_key,
+        bucket=bucket,
+    )
+    check_java()
+    console().log(f"running {layer} on local Spark against {lake.where}, bucket {lake.bucket}")
+    with LocalPipeline(
+        lake.endpoint, lake.bucket, cores=cores, driver_memory=driver_memory
+    ) as pipeline:
+        return run_with_progress(pipeline, layer, console(), datasets)
+
+
+def _run_on_cluster(
+    layer: str,
+    stack: str,
+    datasets: list[str] | None,
+    timeout: float,
+    refresh_dremio: bool,
+    dremio_url: str | None,
+) -> list[dict[str, Any]]:
+    from lakehouse.ops import pipeline_run
+    from lakehouse.ops.cluster import Cluster
+    from lakehouse.ops.stacks import load_stack_config
+    from lakehouse_core.images import job_image_ref
+    from lakehouse_core.spark_applications import job_settings
+
+    if datasets:
+        raise typer.BadParameter("--dataset applies to --local runs", param_hint="--dataset")
+    cfg = load_stack_config(stack)
+    cluster = Cluster(cfg.kube_context)
+    image = cfg.images.resolve(cfg.images.job, job_image_ref())
+    settings = job_settings(cfg, image, managed_by="lakehouse-cli")
+    with console().status("submitting") as status:
+
+        def on_state(name: str, state: str) -> None:
+            status.update(f"{name}: {state}")
+            console().log(f"{name}: {state}")
+
+        runs = pipeline_run.run(cluster, settings, layer, on_state=on_state, timeout=timeout)
+    for run in runs:
+        console().log(f"{run.layer}: {run.name} {run.state} in {run.seconds:.0f}s")
+    if refresh_dremio:
+        _refresh_dremio(cfg, cluster, dremio_url)
+    return [result for run in runs for result in run.results]
+
+
+def _refresh_dremio(cfg: Any, cluster: Any, dremio_url: str | None) -> None:
+    from lakehouse.ops.endpoints import ensure_resolvable
+    from lakehouse_core.catalog import CATALOG
+    from lakehouse_dremio.client import DremioClient
+    from lakehouse_dremio.lake import promote_tables
+    from lakehouse_jobs.gold import GOLD
+
+    admin = cluster.dremio_admin()
+    url = ensure_resolvable(dremio_url or cfg.ingress.url(cfg.ingress.hosts.dremio))
+    with DremioClient(url) as client:
+        client.login(admin.user, admin.password)
+        outcomes = promote_tables(client, CATALOG.with_bucket(cfg.bucket), GOLD.names())
+    failed = {k: v for k, v in outcomes.items() if v.startswith("failed")}
+    done = [k for k, v in outcomes.items() if v in ("promoted", "refreshed")]
+    console().log(f"Dremio: {len(done)} table(s) promoted or refreshed")
+    for table, outcome in failed.items():
+        console().log(f"Dremio: {table} {outcome}")

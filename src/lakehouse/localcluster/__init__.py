@@ -1,0 +1,1 @@
+"""The local Kubernetes test bed: a real single-node cluster on this machine, no Docker."""

@@ -1,0 +1,82 @@
+"""Bad stack configuration is refused with the key and the fix, before anything runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from lakehouse_core import stack_config as config
+from lakehouse_core.stack_config import ConfigError, dremio_memory
+
+BAD_VALUES = [  # (config override, the message it must produce)
+    (
+        {"objectStore": {"replicas": 3}},
+        r"lakehouse:objectStore: objectStore.replicas is 3: .* set objectStore.replicas to 4",
+    ),
+    (
+        {"objectStore": {"replicas": 17}},
+        r"17 drives cannot be split into equal erasure sets of 4-16 drives; choose .* 18, 16",
+    ),
+    (
+        {"objectStore": {"driveSize": "lots"}},
+        r"objectStore.driveSize 'lots' is not a Kubernetes quantity",
+    ),
+    (
+        {"dremio": {"executorMemoryMib": 2048}},
+        r"dremio.executorMemoryMib is 2048: Dremio refuses to start below 4096 MiB; "
+        r"set dremio.executorMemoryMib to 4096 or more",
+    ),
+    ({"dremio": {"executors": 0}}, r"dremio.executors is 0: .*set dremio.executors to 1 or more"),
+    ({"zookeeper": {"replicas": 2}}, r"zookeeper.replicas is 2: use 1 \(dev\) or an odd quorum"),
+    ({"images": {"pullPolicy": "Sometimes"}}, r"lakehouse:images.pullPolicy: Input should be"),
+    (
+        {"ingress": {"hosts": {"dremio": "Dremio_UI"}}},
+        r"lakehouse:ingress.hosts.dremio: 'Dremio_UI' is not a valid host name",
+    ),
+    (
+        {"ingress": {"tls": {"enabled": True}}},
+        r"set ingress.tls.secretName .* or ingress.tls.clusterIssuer",
+    ),
+    ({"dremio": {"executer": 2}}, r"lakehouse:dremio.executer: unknown key"),
+    ({"environment": "staging"}, r"lakehouse:environment: Input should be 'dev' or 'prod'"),
+    ({"pipeline": {"schedule": "hourly"}}, r"pipeline.schedule 'hourly' is not a 5-field cron"),
+    ({"bucket": "Lake_House"}, r"bucket 'Lake_House' is not a valid S3 bucket name"),
+]
+
+
+@pytest.mark.parametrize(("override", "message"), BAD_VALUES)
+def test_bad_values_name_the_key_and_the_fix(override: dict[str, Any], message: str) -> None:
+    raw: dict[str, Any] = {"environment": "dev", **override}
+    with pytest.raises(ConfigError, match=message):
+        config.parse(raw)
+
+
+def test_unknown_top_level_key() -> None:
+    with pytest.raises(ConfigError, match=r"unknown config key.*lakehouse:dremo"):
+        config.parse({"environment": "dev", "dremo": {}})
+
+
+def test_prod_requires_tls_and_forbids_root_drives() -> None:
+    with pytest.raises(ConfigError, match=r"ingress.tls.enabled must be true in prod"):
+        config.parse({"environment": "prod"})
+    with pytest.raises(ConfigError, match=r"allowRootDrives is for kind only"):
+        config.parse(
+            {
+                "environment": "prod",
+                "objectStore": {"allowRootDrives": True},
+                "ingress": {"tls": {"enabled": True, "secretName": "tls"}},
+            }
+        )
+
+
+def test_missing_environment_is_required() -> None:
+    with pytest.raises(ConfigError, match="lakehouse:environment is required"):
+        config.load(lambda _key: None)
+
+
+def test_memory_split_keeps_both_pools_positive() -> None:
+    small = dremio_memory(4096, coordinator=False)
+    assert small.heap_mib == 2048 and small.direct_mib == 4096 - 512 - 2048
+    big = dremio_memory(16384, coordinator=True)
+    assert big.heap_mib + big.direct_mib < 16384 and big.direct_mib >= 2048
