@@ -26,4 +26,4 @@ class LakehouseError(Exception):
         return str(self.args[0]) if self.args else self.__class__.__name__
 
     def __str__(self) -> str:
-        return self.message if not self.hint else f"{self.message} ({self.hint})"
+        return self.message

@@ -1,4 +1,9 @@
-"""What the lakehouse asks of Dremio: the S3 source over the bucket, and its Delta tables."""
+"""What the lakehouse asks of Dremio: the S3 source over the bucket, and its Delta tables.
+
+Tables are found the way Dremio can tell: among the children of their layer's folder
+(``lake.<bucket>.deltalake.<layer>``). A table not written yet is *missing*, never a
+failure: on a fresh deploy most are.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +29,9 @@ class LakeSource:
     secure: bool = False
     name: str = DREMIO_SOURCE_NAME
 
+    def __repr__(self) -> str:
+        return f"LakeSource(name={self.name!r}, bucket={self.bucket!r}, secret_key='***')"
+
     def definition(self) -> dict[str, Any]:
         """The body of POST /api/v3/catalog for an S3 source on MinIO."""
         return {
@@ -42,7 +50,6 @@ class LakeSource:
                 "propertyList": [
                     {"name": "fs.s3a.endpoint", "value": self.endpoint},
                     {"name": "fs.s3a.path.style.access", "value": "true"},
-                    {"name": "dremio.s3.compat", "value": "true"},
                 ],
                 "defaultCtasFormat": "PARQUET",
             },
@@ -66,24 +73,60 @@ def lake_tables(catalog: LakeCatalog, gold_tables: Iterable[str]) -> list[tuple[
 def promote_tables(
     client: DremioClient,
     catalog: LakeCatalog,
-    gold_tables: Iterable[str],
+    gold_tables: Iterable[str] | None = None,
     refresh: bool = True,
 ) -> dict[str, str]:
-    """Promote every Delta table of the lake that exists; refresh those already promoted.
+    """Promote every Delta table that exists; refresh those already promoted.
 
-    Returns table -> outcome ('promoted', 'refreshed', 'missing' or 'failed: ...').
+    With ``gold_tables`` (the CLI, which knows the registry) every expected table is
+    reported, those not written yet as 'missing'; without (the bootstrap Job, which runs
+    apart from the jobs) the tables are discovered in the layers' folders.
+    Returns layer.table -> 'promoted', 'refreshed', 'missing' or 'failed: <why>'.
     """
     outcomes: dict[str, str] = {}
-    for layer, table in lake_tables(catalog, gold_tables):
-        path = catalog.dremio_path(layer, table)
-        key = f"{layer.value}.{table}"
+    for layer in Layer:
+        folder = catalog.dremio_path(layer, "")[:-1]
         try:
-            outcome = client.promote_delta(path)
-            if outcome == "already" and refresh:
-                client.refresh_metadata(path)
-                outcome = "refreshed"
+            children = client.children(folder)
         except DremioError as err:
-            outcome = f"failed: {err}"
-            log.warning("%s: %s", key, err)
-        outcomes[key] = outcome
+            outcomes[f"{layer.value}.*"] = f"failed: {err}"
+            continue
+        expected = _expected(catalog, layer, gold_tables, children)
+        for table in expected:
+            outcomes[f"{layer.value}.{table}"] = _promote_one(
+                client, [*folder, table], children, refresh
+            )
     return outcomes
+
+
+def _expected(
+    catalog: LakeCatalog,
+    layer: Layer,
+    gold_tables: Iterable[str] | None,
+    children: dict[str, dict[str, Any]] | None,
+) -> list[str]:
+    if layer is Layer.GOLD and gold_tables is None:
+        return sorted(children or {})
+    if gold_tables is None and layer is not Layer.GOLD:
+        known = [t for lay, t in catalog.dataset_tables() if lay is layer]
+        return sorted(set(known) | set(children or {}))
+    if layer is Layer.GOLD:
+        return list(gold_tables or ())
+    return [t for lay, t in catalog.dataset_tables() if lay is layer]
+
+
+def _promote_one(
+    client: DremioClient,
+    path: list[str],
+    siblings: dict[str, dict[str, Any]] | None,
+    refresh: bool,
+) -> str:
+    try:
+        outcome = client.promote_delta(path, siblings)
+        if outcome == "already" and refresh:
+            client.refresh_metadata(path)
+            outcome = "refreshed"
+    except DremioError as err:
+        log.warning("%s: %s", ".".join(path), err)
+        return f"failed: {err}"
+    return outcome

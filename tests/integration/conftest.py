@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
+from pyarrow.fs import S3FileSystem
 from pyspark.sql import SparkSession
 
 from lakehouse.local.minio import LocalMinio
@@ -56,3 +57,14 @@ def new_lake(s3_endpoint: S3Endpoint, label: str) -> tuple[LakeCatalog, ObjectSt
     store = ObjectStore(s3_endpoint, bucket)
     store.ensure_bucket()
     return CATALOG.with_bucket(bucket), store
+
+
+def s3_filesystem(endpoint: S3Endpoint) -> S3FileSystem:
+    """The MinIO as a pyarrow filesystem: what the Dremio rules check and the double read."""
+    return S3FileSystem(
+        access_key=endpoint.access_key,
+        secret_key=endpoint.secret_key,
+        endpoint_override=endpoint.url,
+        scheme="http",
+        region=endpoint.region,
+    )

@@ -84,7 +84,7 @@ def report_error(err: Exception, debug: bool) -> None:
 class LakehouseGroup(TyperGroup):
     """Runs a command, and turns the user-fixable failures it raises into one error line."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # click.Context (Typer vendors click)
         from lakehouse_core.errors import LakehouseError
 
         try:

@@ -60,6 +60,9 @@ class GoTarget:
     # file name (in the copied module) -> function of the original text giving the new one
     generate: Mapping[str, Callable[[Path], str]] = field(default_factory=dict)
     cgo: bool = False
+    # Modules whose pinned version the checksum database does not list (their go.sum is
+    # then computed from what the module proxy serves): named, never a blanket switch-off.
+    unlisted_in_sumdb: tuple[str, ...] = ()
 
     def fingerprint(self) -> str:
         spec = {
@@ -74,6 +77,7 @@ class GoTarget:
             "copy": self.copy_module,
             "generate": sorted(self.generate),
             "cgo": self.cgo,
+            "unlisted": list(self.unlisted_in_sumdb),
         }
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -275,6 +279,8 @@ def build(target: GoTarget, log: Log = print) -> dict[str, Path]:
     env = go_env()
     if target.cgo:
         env["CGO_ENABLED"] = "1"
+    if target.unlisted_in_sumdb:
+        env["GONOSUMDB"] = ",".join(target.unlisted_in_sumdb)
     started = time.monotonic()
     programs = ", ".join(target.binaries)
     log(f"building {target.name} {target.version} ({programs}) from {target.module}")
