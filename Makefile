@@ -4,7 +4,8 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: help tools deps demo test test-unit test-integration test-manifests lint bench render manifests up down clean
+.PHONY: help tools deps-py deps demo test test-unit test-jobs test-integration test-contract \
+	test-manifests lint bench render manifests up down cluster-build cluster-test test-faults clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -12,44 +13,63 @@ help: ## list the targets
 tools: ## install uv when it is missing
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.13,<0.14"
 
-deps: tools ## Python deps from uv.lock, the Spark jars, the MinIO binary (cached)
+deps-py: tools ## Python deps from uv.lock (enough for lint, unit and manifest tests: no JDK, no Go)
 	$(UV) sync --frozen
+
+deps: deps-py ## also the Spark jars and the MinIO binary (cached; needs a JDK and Go)
 	$(RUN) lakehouse prepare
 
 demo: deps ## run bronze -> silver -> gold on this machine and print gold
 	$(RUN) lakehouse demo
 
-test: deps ## every test: unit, integration (real Spark/Delta/MinIO) and manifests
+test: deps ## every test but the heavy suites: unit, jobs, integration, contract, manifests
 	$(RUN) pytest -p no:cacheprovider
 
-test-unit: deps ## fast tests without services
-	$(RUN) pytest -p no:cacheprovider tests/unit
+test-unit: deps-py ## seconds; no JDK, no Go, no services
+	$(RUN) pytest -p no:cacheprovider tests/unit tests/manifests
 
-test-integration: deps ## tests on real Spark, Delta and a MinIO process
+test-jobs: deps ## the jobs on local Spark without S3: validation, MERGE, gold builds (< 1 min)
+	$(RUN) pytest -p no:cacheprovider tests/jobs
+
+test-integration: deps ## real Spark, Delta and a MinIO process
 	$(RUN) pytest -p no:cacheprovider tests/integration
 
-test-manifests: deps ## render both stacks and validate every object
+test-contract: deps ## the Dremio client against the Dremio double over a real MinIO
+	$(RUN) pytest -p no:cacheprovider tests/contract
+
+test-manifests: deps-py ## render both stacks and validate every object
 	$(RUN) pytest -p no:cacheprovider tests/manifests
 
-lint: deps ## ruff and mypy
+lint: deps-py ## ruff, mypy --strict, import contracts, shellcheck
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
+	$(RUN) lint-imports
+	$(RUN) shellcheck scripts/*.sh standins/images/*/*.sh
 
-bench: deps ## benchmarks (not tests): writes bench/results.json
+bench: deps ## benchmarks (not tests): writes bench/results.json and bench/results.png
 	$(RUN) python -m bench.run
 
-render: deps ## write every Kubernetes object of the dev stack to out/dev
+render: deps-py ## write every Kubernetes object of the dev stack to out/dev
 	$(RUN) lakehouse render --stack dev --out out/dev
 
-manifests: deps ## regenerate spark-apps/manifests/ from the pipeline definition
+manifests: deps-py ## regenerate spark-apps/manifests/ from the pipeline definition
 	$(RUN) lakehouse manifests --write
 
-up: deps ## kind cluster, job image, pulumi up (dev), pipeline, first query
+up: deps ## kind cluster, images, pulumi up (dev), pipeline, first query (needs Docker)
 	scripts/e2e-kind.sh up
 
 down: ## delete the kind cluster (and the local Pulumi state of the dev stack)
 	scripts/e2e-kind.sh down
+
+cluster-build: deps ## build the local cluster's programs and images once (root; ~1.5 h, cached)
+	$(RUN) lakehouse localcluster build
+
+cluster-test: cluster-build ## the dev stack on a real local Kubernetes, nothing to query to nothing
+	$(RUN) pytest -p no:cacheprovider -m cluster tests/cluster -s
+
+test-faults: deps ## storage and driver faults injected into real runs; writes bench/faults.json
+	$(RUN) pytest -p no:cacheprovider -m faults tests/faults
 
 clean: ## remove build output (not the caches)
 	rm -rf out build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,16 +1,22 @@
-"""``make bench``: wall time and rows/s per layer, against baselines measured in the same run.
+"""``make bench``: time per layer against baselines measured in the same run, as ratios.
 
-For each scale factor (default 0.1 and 1):
+For each TPC-H scale factor (default 0.1, 1 and 3; ``--sf10`` adds 10), on one MinIO:
 
-* floor: pyarrow reads the same landing CSVs and writes plain Parquet to the same MinIO,
-  the least work any ingest can do (ratio bronze/floor);
-* the pipeline on the TPC-H snapshot (bronze, silver, gold), then on one change batch
-  touching about 1% of the orders, incrementally;
-* naive: the same change batch handled the way the original tutorial does, rebuilding
-  every layer from scratch (ratio incremental/naive).
+* **floor**: pyarrow reads the snapshot's landing CSVs and writes plain Parquet (ratio
+  bronze/floor: the least work any ingest can do);
+* the **pipeline** (Spark): the snapshot (bronze, silver, gold), a run with nothing new,
+  a change batch touching 1% of the orders, a change batch of a **fixed size** (the same
+  number of orders at every scale: cost should follow the change, not the table), then
+  maintenance;
+* the **naive rebuild**: every layer rebuilt from all landing files, as the original
+  tutorial does (ratio incremental/naive);
+* the **single-node peer** (``bench.peer``, its own process): the same steps written
+  plainly with delta-rs and DuckDB, checked for the same silver row counts, with its peak
+  memory (ratio of each Spark layer to it).
 
-Writes bench/results.json (machine-readable) and prints a short table. Not a test: the
-numbers depend on the machine; the ratios are what to compare across machines.
+Writes ``bench/results.json`` and ``bench/results.png`` (time per layer against scale) and
+prints a table. A benchmark, not a test: the figures depend on the machine; the ratios are
+what to compare across machines.
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ import argparse
 import json
 import logging
 import platform
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -29,16 +38,20 @@ from lakehouse.datagen.landing import GeneratorSettings, generate
 from lakehouse.local.minio import LocalMinio
 from lakehouse.s3 import ObjectStore, S3Endpoint
 from lakehouse_core import versions
-from lakehouse_core.catalog import CATALOG, TPCH_DATASETS, LakeCatalog, Layer
+from lakehouse_core.catalog import CATALOG, LANDING_PREFIX, TPCH_DATASETS, LakeCatalog, Layer
 
 RESULTS = Path(__file__).with_name("results.json")
+CHART = Path(__file__).with_name("results.png")
+LAYERS = ("bronze", "silver", "gold")
+ORDERS_PER_SCALE = 1_500_000
+FIXED_CHANGED_ORDERS = 1_500  # 1% of the orders at SF 0.1, the same count at every scale
 log = logging.getLogger("bench")
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     started = time.perf_counter()
     result = fn()
-    return time.perf_counter() - started, result
+    return round(time.perf_counter() - started, 2), result
 
 
 def floor_pyarrow(endpoint: S3Endpoint, catalog: LakeCatalog, out_bucket: str) -> tuple[float, int]:
@@ -62,7 +75,7 @@ def floor_pyarrow(endpoint: S3Endpoint, catalog: LakeCatalog, out_bucket: str) -
             table = pacsv.read_csv(stream)
         rows += table.num_rows
         pq.write_table(table, f"{out_bucket}/floor/{dataset.name}.parquet", filesystem=s3)
-    return time.perf_counter() - started, rows
+    return round(time.perf_counter() - started, 2), rows
 
 
 def naive_rebuild(spark: Any, source: LakeCatalog, target: LakeCatalog) -> dict[str, float]:
@@ -88,7 +101,7 @@ def naive_rebuild(spark: Any, source: LakeCatalog, target: LakeCatalog) -> dict[
         bronze.write.format("delta").mode("overwrite").save(
             target.table_uri(Layer.BRONZE, dataset.name)
         )
-    timings["bronze"] = time.perf_counter() - started
+    timings["bronze"] = round(time.perf_counter() - started, 2)
 
     started = time.perf_counter()
     for dataset in TPCH_DATASETS:
@@ -112,7 +125,7 @@ def naive_rebuild(spark: Any, source: LakeCatalog, target: LakeCatalog) -> dict[
         silver.write.format("delta").mode("overwrite").save(
             target.table_uri(Layer.SILVER, dataset.name)
         )
-    timings["silver"] = time.perf_counter() - started
+    timings["silver"] = round(time.perf_counter() - started, 2)
 
     started = time.perf_counter()
 
@@ -120,11 +133,22 @@ def naive_rebuild(spark: Any, source: LakeCatalog, target: LakeCatalog) -> dict[
         return spark.read.format("delta").load(target.table_uri(Layer.SILVER, name))
 
     for table in gold.GOLD.reading(d.name for d in TPCH_DATASETS):
-        table.build(read).write.format("delta").mode("overwrite").save(
-            target.table_uri(Layer.GOLD, table.name)
-        )
-    timings["gold"] = time.perf_counter() - started
+        table.build(read).write.format("delta").mode("overwrite").option(
+            "overwriteSchema", "true"
+        ).save(target.table_uri(Layer.GOLD, table.name))
+    timings["gold"] = round(time.perf_counter() - started, 2)
     return timings
+
+
+def copy_batch(store: ObjectStore, source_bucket: str, batch: int) -> None:
+    """Land one batch in the pipeline's bucket (a server-side copy from the staging bucket)."""
+    from lakehouse_core.catalog import format_batch_id
+
+    for key in ObjectStore(store.endpoint, source_bucket).keys(f"{LANDING_PREFIX}/"):
+        if f"/{format_batch_id(batch)}/" in key:
+            store.client.copy_object(
+                Bucket=store.bucket, Key=key, CopySource={"Bucket": source_bucket, "Key": key}
+            )
 
 
 def layer_rows(results: list[Any], layer: str) -> int:
@@ -133,25 +157,70 @@ def layer_rows(results: list[Any], layer: str) -> int:
     )
 
 
+def run_step(spark: Any, catalog: LakeCatalog, label: str) -> dict[str, Any]:
+    from lakehouse_jobs.main import run_layers
+
+    out: dict[str, Any] = {}
+    for layer in LAYERS:
+        seconds, results = timed(lambda layer=layer: run_layers(spark, catalog, layer, ["tpch"]))
+        rows = layer_rows(results, layer)
+        out[layer] = {
+            "seconds": seconds,
+            "rows": rows,
+            "rows_per_second": round(rows / seconds, 1) if seconds else None,
+            "notes": sorted({r.note for r in results if r.note}),
+        }
+        log.info("%s %s: %.1fs, %d rows", label, layer, seconds, rows)
+    return out
+
+
+def run_peer(endpoint: S3Endpoint, source: str, target: str) -> dict[str, Any]:
+    command = [
+        sys.executable, "-m", "bench.peer", "--endpoint", endpoint.url,
+        "--access-key", endpoint.access_key, "--secret-key", endpoint.secret_key,
+        "--source-bucket", source, "--target-bucket", target, "--change-batch", "2",
+    ]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        return {"error": (out.stderr or out.stdout)[-1500:]}
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def silver_counts(spark: Any, catalog: LakeCatalog) -> dict[str, int]:
+    return {
+        d.name: spark.read.format("delta").load(catalog.table_uri(Layer.SILVER, d.name)).count()
+        for d in TPCH_DATASETS
+    }
+
+
 def bench_scale(scale: float, cores: int, driver_memory: str) -> dict[str, Any]:
     from lakehouse.local.spark import LocalSpark, local_session
-    from lakehouse_jobs.main import run_layers
+    from lakehouse_jobs.main import run_layers, run_maintenance
 
     with LocalMinio(log=log.info) as minio:
         endpoint = S3Endpoint(
             minio.endpoint, minio.credentials.access_key, minio.credentials.secret_key
         )
-        # One bucket per scale: Hadoop caches S3A clients per bucket for the JVM's lifetime,
-        # and each scale runs its own MinIO.
         label = f"{scale:g}".replace(".", "-")
+        staging = CATALOG.with_bucket(f"bench-sf{label}-landing")
         catalog = CATALOG.with_bucket(f"bench-sf{label}")
         naive = CATALOG.with_bucket(f"bench-sf{label}-naive")
+        for bucket in (catalog.bucket, naive.bucket):
+            ObjectStore(endpoint, bucket).ensure_bucket()
         store = ObjectStore(endpoint, catalog.bucket)
-        ObjectStore(endpoint, naive.bucket).ensure_bucket()
+        fixed_fraction = FIXED_CHANGED_ORDERS / (ORDERS_PER_SCALE * scale)
         settings = GeneratorSettings(scale=scale, seed=1, fraction=0.01)
-        gen_seconds, _ = timed(lambda: generate(store, settings, 0, catalog, log=log.info))
-
+        gen_seconds, report = timed(
+            lambda: generate(
+                ObjectStore(endpoint, staging.bucket), settings, 2, staging, log=log.info,
+                batch_fractions={3: fixed_fraction},
+            )
+        )  # fmt: skip
+        copy_batch(store, staging.bucket, 1)
         floor_seconds, floor_rows = floor_pyarrow(endpoint, catalog, naive.bucket)
+        peer = run_peer(endpoint, staging.bucket, naive.bucket)
+        log.info("peer: %s", peer)
+
         spark = local_session(
             "lakehouse-bench",
             LocalSpark(
@@ -159,108 +228,159 @@ def bench_scale(scale: float, cores: int, driver_memory: str) -> dict[str, Any]:
             ),
         )
         try:
-            snapshot: dict[str, Any] = {}
-            for layer in ("bronze", "silver", "gold"):
-                seconds, results = timed(
-                    lambda layer=layer: run_layers(spark, catalog, layer, ["tpch"])
-                )
-                rows = layer_rows(results, layer)
-                snapshot[layer] = {
-                    "seconds": round(seconds, 2),
-                    "rows": rows,
-                    "rows_per_second": round(rows / seconds, 1) if seconds else None,
-                }
-                log.info("snapshot %s: %.1fs for %d rows", layer, seconds, rows)
-
-            generate(store, settings, 1, catalog, log=log.info)  # batch 2: about 1% of the orders
-            change: dict[str, Any] = {}
-            for layer in ("bronze", "silver", "gold"):
-                seconds, results = timed(
-                    lambda layer=layer: run_layers(spark, catalog, layer, ["tpch"])
-                )
-                change[layer] = {
-                    "seconds": round(seconds, 2),
-                    "rows": layer_rows(results, layer),
-                    "notes": sorted({r.note for r in results if r.note}),
-                }
-                log.info("change batch %s: %.1fs", layer, seconds)
+            snapshot = run_step(spark, catalog, "snapshot")
+            noop_seconds, _ = timed(lambda: run_layers(spark, catalog, "all", ["tpch"]))
+            copy_batch(store, staging.bucket, 2)
+            change = run_step(spark, catalog, "1% change")
+            spark_counts_after_change = silver_counts(spark, catalog)
+            copy_batch(store, staging.bucket, 3)
+            fixed = run_step(spark, catalog, "fixed-size change")
+            maintenance_seconds, _ = timed(lambda: run_maintenance(spark, catalog, ["tpch"], 168.0))
             naive_timings = naive_rebuild(spark, catalog, naive)
             log.info("naive rebuild: %s", naive_timings)
         finally:
             spark.stop()
-    incremental_total = sum(v["seconds"] for v in change.values())
-    naive_total = sum(naive_timings.values())
+
+    def total(step: dict[str, Any]) -> float:
+        return round(sum(step[layer]["seconds"] for layer in LAYERS), 2)
+
+    naive_total = round(sum(naive_timings.values()), 2)
+    ratios: dict[str, Any] = {
+        "bronze_over_floor": round(snapshot["bronze"]["seconds"] / floor_seconds, 2),
+        "change_incremental_over_naive": round(total(change) / naive_total, 3),
+        "fixed_incremental_over_naive": round(total(fixed) / naive_total, 3),
+        **{
+            f"{layer}_change_over_naive": round(change[layer]["seconds"] / naive_timings[layer], 3)
+            for layer in LAYERS
+        },
+    }
+    if "error" not in peer:
+        ratios |= {
+            "bronze_over_peer": round(snapshot["bronze"]["seconds"] / peer["bronze_seconds"], 2),
+            "silver_over_peer": round(snapshot["silver"]["seconds"] / peer["silver_seconds"], 2),
+            "gold_over_peer": round(snapshot["gold"]["seconds"] / peer["gold_seconds"], 2),
+            "change_merge_over_peer": round(
+                change["silver"]["seconds"] / peer["change_merge_seconds"], 2
+            ),
+        }
+        peer["same_silver_counts_after_change"] = all(
+            peer["silver_rows_after_change"].get(name, count) == count
+            for name, count in spark_counts_after_change.items()
+        ) and all(peer["silver_rows"].get(name) is not None for name in spark_counts_after_change)
     return {
         "scale_factor": scale,
-        "landing_generation_seconds": round(gen_seconds, 2),
+        "landing_generation_seconds": gen_seconds,
+        "change_batches": {str(k): v for k, v in report.change_counts.items()},
+        "fixed_changed_orders": FIXED_CHANGED_ORDERS,
         "floor": {
-            "seconds": round(floor_seconds, 2),
+            "seconds": floor_seconds,
             "rows": floor_rows,
             "rows_per_second": round(floor_rows / floor_seconds, 1),
         },
         "snapshot": snapshot,
-        "change_batch": change,
-        "naive_rebuild": {k: round(v, 2) for k, v in naive_timings.items()},
-        "ratios": {
-            "bronze_over_floor": round(snapshot["bronze"]["seconds"] / floor_seconds, 2),
-            "incremental_over_naive": round(incremental_total / naive_total, 3),
-            **{
-                f"{layer}_incremental_over_naive": round(
-                    change[layer]["seconds"] / naive_timings[layer], 3
-                )
-                for layer in ("bronze", "silver", "gold")
-            },
-        },
+        "noop_seconds": noop_seconds,
+        "change_1pct": change,
+        "change_fixed": fixed,
+        "maintenance_seconds": maintenance_seconds,
+        "naive_rebuild": naive_timings,
+        "peer": peer,
+        "spark_silver_rows_after_change": spark_counts_after_change,
+        "ratios": ratios,
     }
+
+
+def chart(results: list[dict[str, Any]], path: Path) -> None:
+    """Time per layer against scale: snapshot, 1% and fixed-size change, naive, peer."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scales = [r["scale_factor"] for r in results]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5), sharey=True)
+    for ax, layer in zip(axes, LAYERS, strict=True):
+        series = {
+            "snapshot": [r["snapshot"][layer]["seconds"] for r in results],
+            "1% change (incremental)": [r["change_1pct"][layer]["seconds"] for r in results],
+            f"{FIXED_CHANGED_ORDERS} orders changed (incremental)": [
+                r["change_fixed"][layer]["seconds"] for r in results
+            ],
+            "naive rebuild": [r["naive_rebuild"][layer] for r in results],
+        }
+        peer_key = {"bronze": "bronze_seconds", "silver": "silver_seconds", "gold": "gold_seconds"}
+        peer = [r["peer"].get(peer_key[layer]) for r in results]
+        if all(p is not None for p in peer):
+            series["single-node peer (snapshot)"] = peer
+        for name, values in series.items():
+            style = "--" if "peer" in name else "-"
+            ax.plot(scales, values, style, marker="o", label=name)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(layer)
+        ax.set_xlabel("TPC-H scale factor")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("seconds (log)")
+    axes[-1].legend(fontsize=8, loc="upper left")
+    fig.suptitle("lakehouse: time per layer against scale (2 cores, one MinIO)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
     print(
-        f"\n{'scale':>6} {'layer':7} {'snapshot s':>10} {'rows/s':>11} "
-        f"{'change s':>9} {'naive s':>8}"
+        f"\n{'SF':>5} {'layer':7} {'snapshot':>9} {'rows/s':>10} {'1% chg':>7} {'fixed':>6} "
+        f"{'naive':>6} {'peer':>6}"
     )
+    peer_key = {"bronze": "bronze_seconds", "silver": "silver_seconds", "gold": "gold_seconds"}
     for r in results:
-        for layer in ("bronze", "silver", "gold"):
+        for layer in LAYERS:
             snap = r["snapshot"][layer]
+            peer = r["peer"].get(peer_key[layer])
             print(
-                f"{r['scale_factor']:>6g} {layer:7} {snap['seconds']:>10.1f} "
-                f"{snap['rows_per_second'] or 0:>11,.0f} "
-                f"{r['change_batch'][layer]['seconds']:>9.1f} "
-                f"{r['naive_rebuild'][layer]:>8.1f}"
+                f"{r['scale_factor']:>5g} {layer:7} {snap['seconds']:>9.1f} "
+                f"{snap['rows_per_second'] or 0:>10,.0f} "
+                f"{r['change_1pct'][layer]['seconds']:>7.1f} "
+                f"{r['change_fixed'][layer]['seconds']:>6.1f} {r['naive_rebuild'][layer]:>6.1f} "
+                f"{peer if peer is not None else '-':>6}"
             )
-        ratios = r["ratios"]
-        print(
-            f"{'':>6} floor {r['floor']['seconds']:.1f}s "
-            f"({r['floor']['rows_per_second']:,.0f} rows/s); "
-            f"bronze/floor = {ratios['bronze_over_floor']}; "
-            f"incremental/naive = {ratios['incremental_over_naive']}"
-        )
+        print(f"{'':>5} no-op run {r['noop_seconds']}s; ratios {json.dumps(r['ratios'])}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scales", type=float, nargs="+", default=[0.1, 1.0])
+    parser.add_argument("--scales", type=float, nargs="+", default=[0.1, 1.0, 3.0])
+    parser.add_argument("--sf10", action="store_true", help="also run scale factor 10 (long)")
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--driver-memory", default="6g")
+    parser.add_argument("--driver-memory", default="8g")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     for noisy in ("py4j", "botocore", "boto3", "urllib3", "s3transfer"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    results = [bench_scale(scale, args.cores, args.driver_memory) for scale in args.scales]
-    document = {
+    scales = [*args.scales, *([10.0] if args.sf10 else [])]
+    results = []
+    for scale in scales:
+        results.append(bench_scale(scale, args.cores, args.driver_memory))
+        args.out.write_text(json.dumps(document(results, args.cores), indent=2) + "\n")
+    chart(results, args.out.with_suffix(".png"))
+    print_table(results)
+    print(f"\nwrote {args.out} and {args.out.with_suffix('.png')}")
+
+
+def document(results: list[dict[str, Any]], cores: int) -> dict[str, Any]:
+    return {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {
             "platform": platform.platform(),
-            "cpus": args.cores,
+            "cpus": cores,
             "python": platform.python_version(),
+            "bench_peak_rss_mib": round(
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+            ),
         },
         "versions": {"spark": versions.SPARK_VERSION, "delta": versions.DELTA_VERSION},
         "results": results,
     }
-    args.out.write_text(json.dumps(document, indent=2) + "\n")
-    print_table(results)
-    print(f"\nwrote {args.out}")
 
 
 if __name__ == "__main__":

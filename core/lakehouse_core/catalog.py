@@ -66,6 +66,8 @@ class Layer(str, Enum):
 # What a run can be asked to refresh: one layer, or every layer in order.
 ALL_LAYERS = "all"
 LAYER_CHOICES: tuple[str, ...] = (*(layer.value for layer in Layer), ALL_LAYERS)
+# Not a layer: compaction, checkpoints and VACUUM of what the layers wrote.
+MAINTENANCE_STEP = "maintenance"
 
 
 def layers_for(choice: str) -> tuple[Layer, ...]:
@@ -108,6 +110,10 @@ class Dataset:
     # Orders changes to the same key within one batch; the batch id orders across batches.
     sequence_by: str | None = None
     description: str = ""
+    # Silver's files are laid out in ranges of this column, the one changes concentrate on
+    # (recent orders change most): a MERGE then rewrites the few files of recent ranges
+    # instead of nearly every file. None for small tables and tables without such a column.
+    cluster_by: str | None = None
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -183,6 +189,7 @@ TPCH_DATASETS: tuple[Dataset, ...] = (
         key=("o_orderkey",),
         sequence_by=CHANGE_SEQ_COLUMN,
         description="TPC-H orders, with change batches (insert, update, delete)",
+        cluster_by="o_orderdate",
     ),
     Dataset(
         "lineitem",
@@ -207,6 +214,7 @@ TPCH_DATASETS: tuple[Dataset, ...] = (
         key=("l_orderkey", "l_linenumber"),
         sequence_by=CHANGE_SEQ_COLUMN,
         description="TPC-H line items, with change batches",
+        cluster_by="l_shipdate",
     ),
 )
 
@@ -251,9 +259,16 @@ class LakeCatalog:
 
     bucket: str = DEFAULT_BUCKET
     datasets: tuple[Dataset, ...] = field(default=(*TPCH_DATASETS, USERS_DATASET))
+    # A Hadoop URI that replaces ``s3a://<bucket>`` (a local folder as ``file:/...``): the
+    # jobs' fast tests run the same layout on a disk, without an object store.
+    root: str | None = None
 
     def with_bucket(self, bucket: str) -> LakeCatalog:
         return replace(self, bucket=bucket)
+
+    def on_filesystem(self, root: str) -> LakeCatalog:
+        """The same layout under ``root`` (a Hadoop URI such as ``file:/tmp/lake``), not S3."""
+        return replace(self, root=root.rstrip("/"))
 
     # --- lookups --------------------------------------------------------------------
     def dataset(self, name: str) -> Dataset:
@@ -289,7 +304,7 @@ class LakeCatalog:
 
     # --- URIs for Spark (s3a) ------------------------------------------------------------
     def uri(self, key: str) -> str:
-        return f"s3a://{self.bucket}/{key}"
+        return f"{self.root}/{key}" if self.root else f"s3a://{self.bucket}/{key}"
 
     def landing_uri(self, dataset: str, batch_id: int | None = None) -> str:
         return self.uri(self.landing_key(dataset, batch_id))
@@ -311,6 +326,10 @@ class LakeCatalog:
     @staticmethod
     def rejects_table(dataset: str) -> str:
         return f"{dataset}_rejects"
+
+    def tombstones_uri(self, dataset: str) -> str:
+        """Silver's deleted keys with their sequence (internal: not a table for Dremio)."""
+        return self.system_table_uri(f"tombstones_{dataset}")
 
     def dataset_tables(self) -> list[tuple[Layer, str]]:
         """Every bronze and silver table the datasets flow through, in layer order.

@@ -54,6 +54,8 @@ ACCESS_KEY_ENV = "AWS_ACCESS_KEY_ID"
 SECRET_KEY_ENV = "AWS_SECRET_ACCESS_KEY"  # noqa: S105 (a variable's name)
 # The Lease a pipeline run holds in the jobs namespace: one writer of the lake at a time.
 PIPELINE_LEASE = "lakehouse-pipeline"
+# The environment variable that tells a driver which run holds that Lease for it.
+LEASE_HOLDER_ENV = "LAKEHOUSE_LEASE_HOLDER"
 # A job prints each batch result once as a JSON line after this prefix; the CLI reads them
 # from the driver's log to show the same summary for a cluster run as for a local one.
 JOB_RESULT_PREFIX = "LAKEHOUSE-RESULT "

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lakehouse_core import names, versions
-from lakehouse_core.catalog import ALL_LAYERS, CATALOG, LAYER_CHOICES, Layer
+from lakehouse_core.catalog import ALL_LAYERS, CATALOG, LAYER_CHOICES, MAINTENANCE_STEP, Layer
 from lakehouse_core.images import MAIN_APPLICATION_FILE, job_image_ref
 from lakehouse_core.stack_config import StackConfig
 
@@ -32,6 +32,9 @@ class JobSettings:
     credentials_secret: str = names.SPARK_S3_SECRET
     service_account: str = "lakehouse-spark"
     driver_cores: int = 1
+    # The pods' CPU request, when less than their cores. The kubectl manifests are for kind
+    # (the dev stack): a quarter core each, so the pipeline fits a laptop's node.
+    core_request: str | None = "250m"
     driver_memory: str = "1g"
     executor_instances: int = 1
     executor_cores: int = 1
@@ -39,6 +42,10 @@ class JobSettings:
     shuffle_partitions: int = 8
     schedule: str = "0 * * * *"
     schedule_suspended: bool = True
+    maintenance_schedule: str = "30 3 * * *"
+    retain_hours: float = 168.0
+    # The run that holds the pipeline's Lease on this application's behalf (the CLI's).
+    lease_holder: str | None = None
     ttl_seconds: int | None = 86_400
     managed_by: str = "kubectl"
 
@@ -59,8 +66,11 @@ def job_settings(stack: StackConfig, image: str, managed_by: str = "pulumi") -> 
         executor_instances=spark.executor_instances,
         executor_memory=spark.executor_memory,
         shuffle_partitions=spark.shuffle_partitions,
+        core_request=spark.core_request,
         schedule=stack.pipeline.schedule,
         schedule_suspended=stack.pipeline.schedule_suspended,
+        maintenance_schedule=stack.pipeline.maintenance_schedule,
+        retain_hours=stack.pipeline.retain_hours,
         managed_by=managed_by,
     )
 
@@ -105,16 +115,20 @@ def _env(settings: JobSettings) -> list[dict[str, Any]]:
             "valueFrom": {"secretKeyRef": {"name": settings.credentials_secret, "key": name}},
         }
 
-    return [
+    env = [
         from_secret(names.ACCESS_KEY_ENV),
         from_secret(names.SECRET_KEY_ENV),
         {"name": "AWS_REGION", "value": settings.s3_region},
     ]
+    if settings.lease_holder:
+        env.append({"name": names.LEASE_HOLDER_ENV, "value": settings.lease_holder})
+    return env
 
 
 def _pod(name: str, settings: JobSettings, cores: int, memory: str) -> dict[str, Any]:
     return {
         "cores": cores,
+        **({"coreRequest": settings.core_request} if settings.core_request else {}),
         "coreLimit": str(cores),
         "memory": memory,
         "labels": labels(name, settings),
@@ -128,10 +142,12 @@ def application_spec(
     layer: str, settings: JobSettings, datasets: list[str] | None = None
 ) -> dict[str, Any]:
     """The ``spec`` of the SparkApplication that runs one layer (or all of them, in order)."""
-    if layer not in LAYER_CHOICES:
+    if layer not in (*LAYER_CHOICES, MAINTENANCE_STEP):
         raise ValueError(f"unknown layer {layer!r}; use one of {', '.join(LAYER_CHOICES)}")
     name = app_name(layer)
     arguments = [layer, "--bucket", settings.bucket]
+    if layer == MAINTENANCE_STEP:
+        arguments += ["--retain-hours", f"{settings.retain_hours:g}"]
     if datasets:
         arguments += ["--datasets", *datasets]
     driver = _pod(name, settings, settings.driver_cores, settings.driver_memory)
@@ -193,9 +209,11 @@ def spark_application(
     }
 
 
-def scheduled_application(settings: JobSettings) -> dict[str, Any]:
-    """Runs all three layers in one driver, periodically; never two runs at once."""
-    name = "lakehouse-pipeline-scheduled"
+def scheduled_application(settings: JobSettings, step: str = ALL_LAYERS) -> dict[str, Any]:
+    """Runs all three layers in one driver (or the maintenance), periodically; never two
+    runs at once."""
+    maintenance = step == MAINTENANCE_STEP
+    name = "lakehouse-maintenance-scheduled" if maintenance else "lakehouse-pipeline-scheduled"
     return {
         "apiVersion": "sparkoperator.k8s.io/v1beta2",
         "kind": "ScheduledSparkApplication",
@@ -205,13 +223,13 @@ def scheduled_application(settings: JobSettings) -> dict[str, Any]:
             "labels": labels(name, settings),
         },
         "spec": {
-            "schedule": settings.schedule,
+            "schedule": settings.maintenance_schedule if maintenance else settings.schedule,
             "timeZone": "UTC",
             "concurrencyPolicy": "Forbid",
             "suspend": settings.schedule_suspended,
             "successfulRunHistoryLimit": 3,
             "failedRunHistoryLimit": 3,
-            "template": application_spec(ALL_LAYERS, settings),
+            "template": application_spec(step, settings),
         },
     }
 
@@ -227,5 +245,9 @@ def kubectl_manifests(settings: JobSettings | None = None) -> dict[str, dict[str
     files = {"lakehouse-pipeline.yaml": spark_application(ALL_LAYERS, settings)}
     for layer in Layer:
         files[f"layers/lakehouse-{layer.value}.yaml"] = spark_application(layer.value, settings)
+    files["maintenance/lakehouse-maintenance.yaml"] = spark_application(MAINTENANCE_STEP, settings)
     files["scheduled/lakehouse-pipeline-scheduled.yaml"] = scheduled_application(settings)
+    files["scheduled/lakehouse-maintenance-scheduled.yaml"] = scheduled_application(
+        settings, MAINTENANCE_STEP
+    )
     return files

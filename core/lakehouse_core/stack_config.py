@@ -14,7 +14,15 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from lakehouse_core import versions
@@ -238,6 +246,14 @@ class SparkConfig(Section):
     executor_memory: str = "1g"
     executor_instances: int = Field(default=1, ge=1)
     shuffle_partitions: int = Field(default=8, ge=1)
+    # CPU the scheduler reserves for a driver or executor (default: its whole core). A
+    # small node (kind on a laptop) fits the stack and a job only with less.
+    core_request: str | None = None
+
+    @field_validator("core_request")
+    @classmethod
+    def _core_request(cls, v: str | None) -> str | None:
+        return None if v is None else _quantity(v, "spark.coreRequest")
 
     @field_validator("operator_namespace", "jobs_namespace", "service_account")
     @classmethod
@@ -326,12 +342,18 @@ class PipelineConfig(Section):
     schedule: str = "0 * * * *"
     schedule_suspended: bool = True
     run_on_deploy: bool = False
+    # Compaction, checkpoints and VACUUM (lakehouse_jobs.maintenance), daily by default.
+    maintenance_schedule: str = "30 3 * * *"
+    # The time-travel window VACUUM keeps, in hours (never less than what gold still reads).
+    retain_hours: float = Field(default=168.0, ge=0)
 
-    @field_validator("schedule")
+    @field_validator("schedule", "maintenance_schedule")
     @classmethod
-    def _cron(cls, v: str) -> str:
+    def _cron(cls, v: str, info: ValidationInfo) -> str:
         if not (v.startswith("@") or len(v.split()) == 5):
-            raise ValueError(f"pipeline.schedule '{v}' is not a 5-field cron expression or @every")
+            raise ValueError(
+                f"pipeline.{info.field_name} '{v}' is not a 5-field cron expression or @every"
+            )
         return v
 
 

@@ -9,6 +9,7 @@ would be read as a flag.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from lakehouse_core.catalog import DELTA_PREFIX, DREMIO_DIST_PREFIX, LANDING_PREFIX
@@ -82,6 +83,25 @@ def dremio_policy(bucket: str) -> dict[str, Any]:
         "Statement": [
             *_bucket_statements(bucket, [*lake, DREMIO_DIST_PREFIX]),
             {
+                # Dremio browses a source from the bucket's root (one level, with a
+                # delimiter) before it walks into deltalake/: seen on the local cluster,
+                # where the catalog lookup of the bucket folder was refused. Only the
+                # top-level names are listed this way, never the objects below them.
+                # A client may leave the prefix out or send it empty: both forms.
+                "Sid": "BrowseRoot",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": [f"arn:aws:s3:::{bucket}"],
+                "Condition": {"Null": {"s3:prefix": "true"}, "StringEquals": {"s3:delimiter": "/"}},
+            },
+            {
+                "Sid": "BrowseRootEmptyPrefix",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": [f"arn:aws:s3:::{bucket}"],
+                "Condition": {"StringEquals": {"s3:prefix": "", "s3:delimiter": "/"}},
+            },
+            {
                 "Sid": "LakeRead",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject"],
@@ -115,15 +135,16 @@ PROVISION_SCRIPT = f"""\
 # Provision the lake. Every command is idempotent: safe to run again, and run again
 # whenever a policy, the lifecycle rule or a password changes.
 set -eu
+dir="${{PROVISION_DIR:-/provision}}"  # where the ConfigMap is mounted
 printf '%s\\n%s\\n' "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" \\
   | mc alias set --api S3v4 lake "$MINIO_URL" >/dev/null
 echo "waiting for the MinIO cluster to have write quorum"
 mc ready lake
 mc mb --ignore-existing "lake/$BUCKET"
 mc version enable "lake/$BUCKET"
-mc ilm import "lake/$BUCKET" < /provision/lifecycle.json
-mc admin policy create lake {SPARK_POLICY} /provision/spark-policy.json
-mc admin policy create lake {DREMIO_POLICY} /provision/dremio-policy.json
+mc ilm import "lake/$BUCKET" < "$dir/lifecycle.json"
+mc admin policy create lake {SPARK_POLICY} "$dir/spark-policy.json"
+mc admin policy create lake {DREMIO_POLICY} "$dir/dremio-policy.json"
 
 user() {{  # user <access key> <secret key> <policy>: create it, or set its new secret key
   printf '%s\\n' "$2" | mc admin user add lake "$1" >/dev/null
@@ -139,3 +160,13 @@ user "$SPARK_ACCESS_KEY" "$SPARK_SECRET_KEY" {SPARK_POLICY}
 user "$DREMIO_ACCESS_KEY" "$DREMIO_SECRET_KEY" {DREMIO_POLICY}
 echo "bucket $BUCKET and users ready"
 """
+
+
+def provision_files(bucket: str, noncurrent_version_days: int) -> dict[str, str]:
+    """The provisioning ConfigMap's files: the script, both policies and the lifecycle rule."""
+    return {
+        "provision.sh": PROVISION_SCRIPT,
+        "spark-policy.json": json.dumps(spark_policy(bucket), indent=2),
+        "dremio-policy.json": json.dumps(dremio_policy(bucket), indent=2),
+        "lifecycle.json": json.dumps(lifecycle(noncurrent_version_days), indent=2),
+    }

@@ -22,12 +22,7 @@ from lakehouse_core import names
 from lakehouse_core.stack_config import ObjectStoreConfig, erasure_set_size, parity
 from lakehouse_infra import k8s as kube
 from lakehouse_infra.credentials import Credential
-from lakehouse_infra.minio_provisioning import (
-    PROVISION_SCRIPT,
-    dremio_policy,
-    lifecycle,
-    spark_policy,
-)
+from lakehouse_infra.minio_provisioning import provision_files
 
 COMPONENT = "object-store"
 NAMESPACE = names.STORAGE_NAMESPACE
@@ -118,12 +113,7 @@ class ObjectStore(pulumi.ComponentResource):
             },
             opts=in_ns,
         )
-        provision_data = {
-            "provision.sh": PROVISION_SCRIPT,
-            "spark-policy.json": json.dumps(spark_policy(bucket), indent=2),
-            "dremio-policy.json": json.dumps(dremio_policy(bucket), indent=2),
-            "lifecycle.json": json.dumps(lifecycle(cfg.noncurrent_version_days), indent=2),
-        }
+        provision_data = provision_files(bucket, cfg.noncurrent_version_days)
         self.provision_config = k8s.core.v1.ConfigMap(
             names.MINIO_PROVISION_JOB,
             metadata=kube.metadata(
@@ -301,9 +291,11 @@ class ObjectStore(pulumi.ComponentResource):
                                 "imagePullPolicy": "IfNotPresent",
                                 "command": ["/bin/sh", "/provision/provision.sh"],
                                 "env": env,
+                                # 128Mi was OOMKilled on the local cluster: mc's admin
+                                # calls outgrow it while the erasure set forms.
                                 "resources": {
                                     "requests": {"cpu": "50m", "memory": "64Mi"},
-                                    "limits": {"cpu": "500m", "memory": "128Mi"},
+                                    "limits": {"cpu": "500m", "memory": "256Mi"},
                                 },
                                 "securityContext": kube.container_security(read_only_root=True),
                                 "volumeMounts": [

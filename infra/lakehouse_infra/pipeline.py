@@ -1,7 +1,9 @@
 """The pipeline's SparkApplications, from the same definition kubectl users apply.
 
 The ScheduledSparkApplication runs bronze -> silver -> gold in one driver on a schedule
-(suspended on the dev stack, where runs are started with ``lakehouse pipeline run``).
+(suspended on the dev stack, where runs are started with ``lakehouse pipeline run``); a
+second one runs the maintenance (compaction, checkpoints, VACUUM), daily by default and
+suspended alike.
 With ``pipeline.runOnDeploy`` the stack also declares one run of the whole pipeline.
 """
 
@@ -12,7 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from lakehouse_core.catalog import ALL_LAYERS
+from lakehouse_core.catalog import ALL_LAYERS, MAINTENANCE_STEP
 from lakehouse_core.spark_applications import (
     JobSettings,
     scheduled_application,
@@ -49,11 +51,17 @@ class Pipeline(pulumi.ComponentResource):
         after = pulumi.ResourceOptions(parent=self, depends_on=ready)
         scheduled = scheduled_application(settings)
         self.scheduled = _custom_resource("pipeline-scheduled", scheduled, after)
+        maintenance = scheduled_application(settings, MAINTENANCE_STEP)
+        self.maintenance = _custom_resource("maintenance-scheduled", maintenance, after)
         self.run_on_deploy = None
         if cfg.run_on_deploy:
             # Kept after it finishes (no TTL), so Pulumi does not see it vanish.
             once = spark_application(ALL_LAYERS, settings.with_(ttl_seconds=None))
             self.run_on_deploy = _custom_resource("pipeline-run", once, after)
         self.register_outputs(
-            {"scheduledApplication": scheduled["metadata"]["name"], "image": settings.image}
+            {
+                "scheduledApplication": scheduled["metadata"]["name"],
+                "maintenanceApplication": maintenance["metadata"]["name"],
+                "image": settings.image,
+            }
         )

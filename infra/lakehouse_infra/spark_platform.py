@@ -36,11 +36,14 @@ class SparkPlatform(pulumi.ComponentResource):
         super().__init__("lakehouse:spark:SparkPlatform", name, None, opts)
         self.jobs_namespace_name = cfg.jobs_namespace
         child = pulumi.ResourceOptions(parent=self)
-        # The chart's pods meet "restricted"; Spark's driver and executor pods get their
-        # security context from the webhook, so their namespace enforces "baseline" and
-        # warns (and audits) against "restricted".
+        # The controller and webhook meet "restricted", but the chart's CRD-upgrade hook Job
+        # (pre-install/pre-upgrade) sets neither runAsNonRoot nor a seccomp profile and the
+        # chart has no values to add them: "restricted" would reject its pod and stall every
+        # install (seen on the local cluster). So the operator's namespace enforces
+        # "baseline" and warns and audits against "restricted". Spark's driver and executor
+        # pods get their security context from the webhook, so theirs does the same.
         self.operator_namespace = kube.namespace(
-            cfg.operator_namespace, COMPONENT, "restricted", child
+            cfg.operator_namespace, COMPONENT, "baseline", child
         )
         self.jobs_namespace = kube.namespace(cfg.jobs_namespace, "spark-jobs", "baseline", child)
         keys: dict[str, pulumi.Input[str]] = {
@@ -78,8 +81,53 @@ class SparkPlatform(pulumi.ComponentResource):
                 parent=self, depends_on=[self.operator_namespace, self.jobs_namespace]
             ),
         )
-        # What a SparkApplication needs before it is declared: the CRDs and the credentials.
-        self.ready: list[pulumi.Resource] = [self.release, self.secret]
+        # A driver started without the CLI (kubectl, the schedule) holds the pipeline's Lease
+        # itself: one writer of the lake at a time. The Lease is the only object it may touch.
+        lease_labels = kube.labels("pipeline-lease", "spark-jobs")
+        in_jobs = pulumi.ResourceOptions(parent=self, depends_on=[self.jobs_namespace])
+        self.lease_role = k8s.rbac.v1.Role(
+            "pipeline-lease",
+            metadata=kube.metadata("lakehouse-pipeline-lease", cfg.jobs_namespace, lease_labels),
+            rules=[
+                {
+                    "apiGroups": ["coordination.k8s.io"],
+                    "resources": ["leases"],
+                    "verbs": ["create"],
+                },
+                {
+                    "apiGroups": ["coordination.k8s.io"],
+                    "resources": ["leases"],
+                    "resourceNames": [names.PIPELINE_LEASE],
+                    "verbs": ["get", "update"],
+                },
+            ],
+            opts=in_jobs,
+        )
+        self.lease_binding = k8s.rbac.v1.RoleBinding(
+            "pipeline-lease",
+            metadata=kube.metadata("lakehouse-pipeline-lease", cfg.jobs_namespace, lease_labels),
+            role_ref={
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": "lakehouse-pipeline-lease",
+            },
+            subjects=[
+                {
+                    "kind": "ServiceAccount",
+                    "name": cfg.service_account,
+                    "namespace": cfg.jobs_namespace,
+                }
+            ],
+            opts=in_jobs,
+        )
+        # What a SparkApplication needs before it is declared: the CRDs, the credentials
+        # and the right to hold the Lease.
+        self.ready: list[pulumi.Resource] = [
+            self.release,
+            self.secret,
+            self.lease_role,
+            self.lease_binding,
+        ]
         self.register_outputs(
             {
                 "operatorNamespace": cfg.operator_namespace,

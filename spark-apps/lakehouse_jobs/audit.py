@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import reduce
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
@@ -65,66 +66,79 @@ def ensure_audit_table(spark: SparkSession, catalog: LakeCatalog, layer: Layer) 
     delta_io.ensure_table(spark, uri, AUDIT_SCHEMA, delta_io.APPEND_ONLY_PROPERTIES)
 
 
+@dataclass
+class Ledger:
+    """One layer's audit rows, read once per run: which batches each table has processed.
+
+    A batch recorded twice (possible after a crash between the audit commit and the next
+    run's) counts once: the latest row wins.
+    """
+
+    layer: Layer
+    entries: dict[str, dict[int, BatchResult]] = field(default_factory=dict)
+
+    def batches(self, table: str) -> list[int]:
+        return sorted(self.entries.get(table, {}))
+
+    def entry(self, table: str, batch_id: int) -> BatchResult | None:
+        return self.entries.get(table, {}).get(batch_id)
+
+    def last(self, table: str) -> BatchResult | None:
+        batches = self.batches(table)
+        return self.entries[table][batches[-1]] if batches else None
+
+
+def read_ledgers(spark: SparkSession, catalog: LakeCatalog, *layers: Layer) -> list[Ledger]:
+    """The ledgers of several layers in one query (each query costs a Spark job)."""
+    ledgers = {layer: Ledger(layer) for layer in layers}
+    frames = [
+        spark.read.format("delta")
+        .load(audit_uri(catalog, layer))
+        .where(F.col("layer") == layer.value)
+        for layer in layers
+        if delta_io.table_exists(spark, audit_uri(catalog, layer))
+    ]
+    if frames:
+        for row in reduce(DataFrame.unionByName, frames).collect():
+            data = row.asDict()
+            data["source_versions"] = json.loads(data["source_versions"] or "{}")
+            result = BatchResult(**data)
+            entries = ledgers[Layer(result.layer)].entries
+            entries.setdefault(result.table_name, {})[result.batch_id] = result
+    return [ledgers[layer] for layer in layers]
+
+
+def read_ledger(spark: SparkSession, catalog: LakeCatalog, layer: Layer) -> Ledger:
+    return read_ledgers(spark, catalog, layer)[0]
+
+
 def processed_batches(
     spark: SparkSession, catalog: LakeCatalog, layer: Layer, table: str
 ) -> list[int]:
-    uri = audit_uri(catalog, layer)
-    if not delta_io.table_exists(spark, uri):
-        return []
-    rows = (
-        spark.read.format("delta")
-        .load(uri)
-        .where((F.col("layer") == layer.value) & (F.col("table_name") == table))
-        .select("batch_id")
-        .distinct()
-        .collect()
-    )
-    return sorted(int(r[0]) for r in rows)
+    return read_ledger(spark, catalog, layer).batches(table)
 
 
-def last_entry(
-    spark: SparkSession, catalog: LakeCatalog, layer: Layer, table: str
-) -> BatchResult | None:
-    uri = audit_uri(catalog, layer)
-    if not delta_io.table_exists(spark, uri):
-        return None
-    row = (
-        spark.read.format("delta")
-        .load(uri)
-        .where((F.col("layer") == layer.value) & (F.col("table_name") == table))
-        .orderBy(F.col("batch_id").desc())
-        .first()
-    )
-    if row is None:
-        return None
-    data = row.asDict()
-    data["source_versions"] = json.loads(data["source_versions"] or "{}")
-    return BatchResult(**data)
+def record(
+    spark: SparkSession, catalog: LakeCatalog, layer: Layer, results: list[BatchResult]
+) -> None:
+    """Append the audit rows of one layer run, for every table, in one commit.
 
-
-def record(spark: SparkSession, catalog: LakeCatalog, results: list[BatchResult]) -> None:
-    """Append the audit rows of one layer run over one table, in one idempotent commit.
-
-    Writing them after the loop (not per batch) costs one commit instead of many; a crash
-    in the loop is still safe, because every batch's own write is guarded by its txn id:
-    the next run redoes nothing, recounts, and writes the missing rows.
+    Written after the tables' own commits (not per batch): one commit instead of one per
+    batch and table. A crash before it is safe, because every batch's own write is guarded
+    by its txn id: the next run redoes nothing, recounts, and writes the missing rows.
     """
     if not results:
         return
-    tables = {(r.layer, r.table_name) for r in results}
-    if len(tables) != 1:
-        raise ValueError(f"one audit commit covers one table, got {sorted(tables)}")
-    layer, table = tables.pop()
-    ensure_audit_table(spark, catalog, Layer(layer))
+    others = {r.layer for r in results} - {layer.value}
+    if others:
+        raise ValueError(f"the {layer.value} audit records only its own layer, got {others}")
+    ensure_audit_table(spark, catalog, layer)
     rows = []
     for result in results:
         data = asdict(result)
         data.pop("committed")
         data["source_versions"] = json.dumps(result.source_versions, sort_keys=True)
         rows.append(data)
-    delta_io.append_idempotent(
-        spark.createDataFrame(rows, AUDIT_SCHEMA),
-        audit_uri(catalog, Layer(layer)),
-        app_id=f"lakehouse.audit.{layer}.{table}",
-        version=max(r.batch_id for r in results),
+    spark.createDataFrame(rows, AUDIT_SCHEMA).coalesce(1).write.format("delta").mode("append").save(
+        audit_uri(catalog, layer)
     )

@@ -27,8 +27,8 @@ from lakehouse_core.catalog import (
     Layer,
 )
 from lakehouse_core.errors import LakehouseError
-from lakehouse_jobs import audit, delta_io, landing
-from lakehouse_jobs.audit import BatchResult
+from lakehouse_jobs import audit, delta_io, landing, parallel
+from lakehouse_jobs.audit import BatchResult, Ledger
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +68,10 @@ def pending_batches(landed: dict[int, str], ingested: list[int], dataset: str) -
 
 
 def ingest_dataset(
-    spark: SparkSession, catalog: LakeCatalog, dataset: Dataset
+    spark: SparkSession, catalog: LakeCatalog, dataset: Dataset, ledger: Ledger
 ) -> list[BatchResult]:
     landed = landing.list_batches(spark, catalog.landing_uri(dataset.name))
-    ingested = audit.processed_batches(spark, catalog, Layer.BRONZE, dataset.name)
+    ingested = ledger.batches(dataset.name)
     todo = pending_batches(landed, ingested, dataset.name)
     if not todo:
         log.info(
@@ -126,14 +126,19 @@ def ingest_dataset(
             result.target_version,
         )
         results.append(result)
-    audit.record(spark, catalog, results)
     return results
 
 
 def run(
     spark: SparkSession, catalog: LakeCatalog, datasets: tuple[Dataset, ...]
 ) -> list[BatchResult]:
-    results: list[BatchResult] = []
-    for dataset in datasets:
-        results += ingest_dataset(spark, catalog, dataset)
+    """Every dataset's new landing batches, several datasets at once, then one audit commit."""
+    ledger = audit.read_ledger(spark, catalog, Layer.BRONZE)
+    results = parallel.for_each(
+        spark,
+        datasets,
+        lambda session, dataset: ingest_dataset(session, catalog, dataset, ledger),
+        name=lambda d: f"bronze {d.name}",
+    )
+    audit.record(spark, catalog, Layer.BRONZE, results)
     return results

@@ -8,10 +8,12 @@ and is retried therefore cannot apply the same batch twice.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -31,8 +33,33 @@ CHANGE_FEED_PROPERTIES: dict[str, str] = {
 }
 
 
+def _hadoop(spark: SparkSession, uri: str) -> tuple[Any, Any]:
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    path = jvm.org.apache.hadoop.fs.Path(uri.rstrip("/") + "/_delta_log")
+    return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
+
+
+def current_version(spark: SparkSession, uri: str) -> int:
+    """The latest committed version, or -1 when there is no table yet.
+
+    Read from the names of the commit files in ``_delta_log`` (one listing, no Spark job):
+    the Delta protocol names commit n ``<n, 20 digits>.json``. Asking Delta through
+    ``history()`` or ``isDeltaTable`` costs a query each, which added seconds to every run.
+    """
+    fs, log_dir = _hadoop(spark, uri)
+    if not fs.exists(log_dir):
+        return -1
+    versions = [
+        int(name[:-5])
+        for name in (status.getPath().getName() for status in fs.listStatus(log_dir))
+        if len(name) == 25 and name.endswith(".json") and name[:20].isdigit()
+    ]
+    return max(versions, default=-1)
+
+
 def table_exists(spark: SparkSession, uri: str) -> bool:
-    return bool(DeltaTable.isDeltaTable(spark, uri))
+    return current_version(spark, uri) >= 0
 
 
 def ensure_table(
@@ -40,24 +67,20 @@ def ensure_table(
     uri: str,
     schema: StructType,
     properties: Mapping[str, str],
-    partition_by: tuple[str, ...] = (),
-) -> DeltaTable:
-    """Create the table at ``uri`` with this schema and properties unless it exists."""
-    if not table_exists(spark, uri):
+) -> int:
+    """Create the table at ``uri`` with this schema and properties unless it exists.
+
+    Returns its current version.
+    """
+    version = current_version(spark, uri)
+    if version < 0:
         builder = DeltaTable.createIfNotExists(spark).location(uri).addColumns(schema)
-        if partition_by:
-            builder = builder.partitionedBy(*partition_by)
         for key, value in properties.items():
             builder = builder.property(key, value)
         builder.execute()
         log.info("created Delta table %s", uri)
-    return DeltaTable.forPath(spark, uri)
-
-
-def current_version(spark: SparkSession, uri: str) -> int:
-    """The latest committed version, or -1 when there is no table yet."""
-    commit = _last_commit(spark, uri)
-    return commit.version if commit is not None else -1
+        version = current_version(spark, uri)
+    return version
 
 
 @dataclass(frozen=True)
@@ -65,6 +88,7 @@ class Commit:
     version: int
     user_metadata: str | None
     metrics: dict[str, str]
+    timestamp_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -76,18 +100,40 @@ class WriteOutcome:
     metrics: dict[str, str]
 
 
+def commit_at(spark: SparkSession, uri: str, version: int) -> Commit:
+    """The commitInfo of one version, read from its commit file (no Spark job)."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    fs, log_dir = _hadoop(spark, uri)
+    path = jvm.org.apache.hadoop.fs.Path(log_dir, f"{version:020d}.json")
+    stream = fs.open(path)
+    reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, "UTF-8"))
+    info: dict[str, Any] = {}
+    try:
+        line = reader.readLine()
+        while line is not None:
+            action = json.loads(line)
+            if "commitInfo" in action:
+                info = action["commitInfo"]
+                break
+            line = reader.readLine()
+    finally:
+        reader.close()
+    metrics = {str(k): str(v) for k, v in (info.get("operationMetrics") or {}).items()}
+    return Commit(version, info.get("userMetadata"), metrics, int(info.get("timestamp") or 0))
+
+
+def checkpoint(spark: SparkSession, uri: str) -> None:
+    """Write a checkpoint of the table's latest version (readers then replay few commits)."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, uri)
+    delta_log.checkpoint()
+
+
 def _last_commit(spark: SparkSession, uri: str) -> Commit | None:
-    if not table_exists(spark, uri):
-        return None
-    row = (
-        DeltaTable.forPath(spark, uri)
-        .history(1)
-        .select("version", "userMetadata", "operationMetrics")
-        .first()
-    )
-    if row is None:
-        return None
-    return Commit(int(row[0]), row[1], dict(row[2] or {}))
+    version = current_version(spark, uri)
+    return commit_at(spark, uri, version) if version >= 0 else None
 
 
 def _token(app_id: str, version: int) -> str:
@@ -105,10 +151,11 @@ def _outcome(spark: SparkSession, uri: str, token: str) -> WriteOutcome:
 
 def _guarded_write(df: DataFrame, uri: str, app_id: str, version: int, mode: str) -> WriteOutcome:
     token = _token(app_id, version)
+    writer = df.write.format("delta").mode(mode)
+    if mode == "overwrite":  # a rewrite may follow a changed definition (gold)
+        writer = writer.option("overwriteSchema", "true")
     (
-        df.write.format("delta")
-        .mode(mode)
-        .option("txnAppId", app_id)
+        writer.option("txnAppId", app_id)
         .option("txnVersion", version)
         .option("userMetadata", token)
         .save(uri)

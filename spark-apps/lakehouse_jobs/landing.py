@@ -10,6 +10,7 @@ here: every raw column is a string, exactly as it arrived.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 from dataclasses import dataclass
 from functools import reduce
@@ -88,16 +89,46 @@ def list_files(spark: SparkSession, batch_uri: str) -> list[LandingFile]:
     return sorted(files, key=lambda f: f.uri)
 
 
-def _read_first_line(spark: SparkSession, uri: str) -> str:
+def _open(spark: SparkSession, uri: str) -> Any:
+    """An input stream of the file's content, decompressed by the codec its name implies
+    (``.gz``, ``.bz2``, ``.deflate``, ``.zst``, ...): the codecs Spark itself reads with."""
     jvm = spark.sparkContext._jvm
     assert jvm is not None
     fs, path = _hadoop_fs(spark, uri)
-    reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(fs.open(path), "UTF-8"))
+    stream = fs.open(path)
+    factory = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(
+        spark.sparkContext._jsc.hadoopConfiguration()
+    )
+    codec = factory.getCodec(path)
+    return codec.createInputStream(stream) if codec is not None else stream
+
+
+def first_line(spark: SparkSession, uri: str) -> tuple[str, str]:
+    """The file's first line (without a UTF-8 BOM) and the line separator it ends with.
+
+    The separator decides how the rest is parsed: a CRLF file's records end in CRLF, so a
+    CR or LF inside a quoted value stays exactly as written.
+    """
+    stream = _open(spark, uri)
+    data = b""
     try:
-        line = reader.readLine()
+        while len(data) < 1_048_576:
+            chunk = bytes(stream.readNBytes(65_536))  # one call: py4j hands over byte[] whole
+            data += chunk
+            if b"\n" in data or b"\r" in data.rstrip(b"\r") or len(chunk) < 65_536:
+                break
     finally:
-        reader.close()
-    return (line or "").lstrip("\ufeff")
+        stream.close()
+    cr, lf = data.find(b"\r"), data.find(b"\n")
+    if lf >= 0 and (cr < 0 or cr > lf):
+        end, separator = lf, "\n"
+    elif lf >= 0 and cr == lf - 1:
+        end, separator = cr, "\r\n"
+    elif cr >= 0:
+        end, separator = cr, "\r"
+    else:
+        end, separator = len(data), "\n"
+    return data[:end].decode("utf-8", errors="replace").lstrip("\ufeff"), separator
 
 
 def _header_names(header_line: str) -> list[str]:
@@ -126,7 +157,12 @@ def _drift_columns(dataset: Dataset, present: list[str]) -> tuple[Column, Column
 
 
 def _read_csv_file(spark: SparkSession, dataset: Dataset, file: LandingFile) -> DataFrame:
-    names = _header_names(_read_first_line(spark, file.uri))
+    """One CSV file as RFC 4180 says: quoted fields may hold the delimiter, doubled quotes and
+    line breaks, kept exactly as written. Records are split at the file's own line separator
+    (multiLine parsing: a file is one task, the price of never splitting a quoted field). A
+    record with too few or too many fields is flagged by Spark in ``_corrupt_record``."""
+    header, separator = first_line(spark, file.uri)
+    names = _header_names(header)
     schema = StructType(
         [StructField(n, StringType(), True) for n in names]
         + [StructField(CORRUPT_RECORD_COLUMN, StringType(), True)]
@@ -137,6 +173,9 @@ def _read_csv_file(spark: SparkSession, dataset: Dataset, file: LandingFile) -> 
         .option("enforceSchema", True)
         .option("mode", "PERMISSIVE")
         .option("columnNameOfCorruptRecord", CORRUPT_RECORD_COLUMN)
+        .option("multiLine", True)
+        .option("lineSep", separator)
+        .option("quote", '"')
         .option("escape", '"')
         .option("encoding", "UTF-8")
         .csv(file.uri)
@@ -155,10 +194,81 @@ def _read_csv_file(spark: SparkSession, dataset: Dataset, file: LandingFile) -> 
     )
 
 
+class JsonNumber(str):
+    """A JSON number kept as the exact text it was written in (1.10 stays 1.10)."""
+
+
+class JsonObject(list[tuple[str, Any]]):
+    """A JSON object as its (key, value) pairs, in the order written."""
+
+
+def _json_text(value: Any) -> str:
+    """JSON text for a nested value, numbers exactly as they arrived."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, JsonNumber):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, JsonObject):
+        fields = (f"{json.dumps(k, ensure_ascii=False)}:{_json_text(v)}" for k, v in value)
+        return "{" + ",".join(fields) + "}"
+    return "[" + ",".join(_json_text(v) for v in value) + "]"
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> JsonObject:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        raise ValueError(f"the key(s) {', '.join(repeated)} appear more than once")
+    return JsonObject(pairs)
+
+
+def parse_json_line(line: str | None) -> tuple[dict[str, str | None] | None, str | None]:
+    """A JSON-lines record as {field: exact text}, or (None, why it is not one).
+
+    Spark's own JSON reader turns numbers into doubles before it gives them back as text
+    (1.10 becomes 1.1, a 20-digit decimal loses digits), so records are parsed here with
+    the standard library, keeping each number's text.
+    """
+    if line is None:
+        return None, "empty line"
+    text = line.lstrip("\ufeff")
+    try:
+        parsed = json.loads(
+            text,
+            parse_float=JsonNumber,
+            parse_int=JsonNumber,
+            parse_constant=lambda name: (_ for _ in ()).throw(ValueError(f"{name} is not JSON")),
+            object_pairs_hook=_pairs,
+        )
+    except ValueError as err:
+        return None, f"not valid JSON: {err}"
+    if not isinstance(parsed, JsonObject):
+        return None, "not a JSON object"
+    record: dict[str, str | None] = {}
+    for key, value in parsed:
+        if value is None:
+            record[key] = None
+        elif isinstance(value, str):  # a string, or a number as written
+            record[key] = str(value)
+        else:
+            record[key] = _json_text(value)
+    return record, None
+
+
+_PARSED_SCHEMA = "struct<record: map<string,string>, error: string>"
+
+
 def _read_json_lines_file(spark: SparkSession, dataset: Dataset, file: LandingFile) -> DataFrame:
+    parse = F.udf(parse_json_line, _PARSED_SCHEMA)
     lines = spark.read.text(file.uri).where(F.trim("value") != "")
+    parsed = lines.select("value", parse("value").alias("p")).select(
+        "value", F.col("p.record").alias("m"), F.col("p.error").alias("error")
+    )
     # A map keeps every key, so an unexpected field is kept (as JSON) rather than dropped.
-    parsed = lines.select("value", F.from_json("value", "map<string,string>").alias("m"))
     known = list(dataset.raw_column_names)
     known_array = F.array(*[F.lit(k) for k in known])
     extras = F.map_filter("m", lambda k, _v: ~F.array_contains(known_array, k))

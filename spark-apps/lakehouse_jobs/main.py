@@ -14,13 +14,24 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 
 from pyspark.sql import SparkSession
 
-from lakehouse_core.catalog import CATALOG, LAYER_CHOICES, PIPELINES, LakeCatalog, Layer, layers_for
+from lakehouse_core.catalog import (
+    CATALOG,
+    LAYER_CHOICES,
+    MAINTENANCE_STEP,
+    PIPELINES,
+    LakeCatalog,
+    Layer,
+    layers_for,
+)
 from lakehouse_core.errors import LakehouseError
 from lakehouse_core.names import JOB_RESULT_PREFIX
 from lakehouse_jobs.audit import BatchResult
@@ -32,7 +43,15 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         description="Run a medallion layer over the lake: landing -> bronze -> silver -> gold.",
     )
     parser.add_argument(
-        "layer", choices=LAYER_CHOICES, help="the layer to refresh ('all' runs each in order)"
+        "layer",
+        choices=(*LAYER_CHOICES, MAINTENANCE_STEP),
+        help="the layer to refresh ('all' runs each in order), or maintenance",
+    )
+    parser.add_argument(
+        "--retain-hours",
+        type=float,
+        default=None,
+        help="maintenance: the time-travel window VACUUM keeps (default: a week)",
     )
     parser.add_argument(
         "--bucket", default=CATALOG.bucket, help="the lake bucket (default: %(default)s)"
@@ -54,18 +73,75 @@ def run_layers(
     datasets: Sequence[str] | None = None,
 ) -> list[BatchResult]:
     """Run one layer, or all three in order, over the chosen datasets."""
-    from lakehouse_jobs import bronze, gold, silver
+    from lakehouse_jobs import bronze, gold, silver, storage
 
     chosen = catalog.select_datasets(list(datasets) if datasets else None)
     results: list[BatchResult] = []
     for step in layers_for(layer):
-        if step is Layer.BRONZE:
-            results += bronze.run(spark, catalog, chosen)
-        elif step is Layer.SILVER:
-            results += silver.run(spark, catalog, chosen)
-        else:
-            results += gold.run(spark, catalog, gold.GOLD.reading(d.name for d in chosen))
+        try:
+            if step is Layer.BRONZE:
+                results += bronze.run(spark, catalog, chosen)
+            elif step is Layer.SILVER:
+                results += silver.run(spark, catalog, chosen)
+            else:
+                results += gold.run(spark, catalog, gold.GOLD.reading(d.name for d in chosen))
+        except LakehouseError:
+            raise
+        except Exception as err:
+            explained = storage.explain(err, f"the {step.value} layer failed")
+            if explained is None:
+                raise
+            raise explained from err
     return results
+
+
+def run_maintenance(
+    spark: SparkSession,
+    catalog: LakeCatalog,
+    datasets: Sequence[str] | None = None,
+    retain_hours: float | None = None,
+) -> list[BatchResult]:
+    """Compact, checkpoint and vacuum the chosen datasets' silver and gold tables."""
+    from lakehouse_jobs import maintenance
+
+    chosen = catalog.select_datasets(list(datasets) if datasets else None)
+    hours = maintenance.DEFAULT_RETAIN_HOURS if retain_hours is None else retain_hours
+    return maintenance.run(spark, catalog, chosen, hours)
+
+
+@contextmanager
+def one_writer() -> Iterator[None]:
+    """In the cluster, hold the pipeline's Lease for this run (see ``lakehouse_jobs.lease``).
+
+    A driver started by ``lakehouse pipeline run`` runs under the CLI's Lease (its identity
+    arrives in ``LAKEHOUSE_LEASE_HOLDER``) and checks the CLI still holds it; any other
+    driver takes the Lease itself. Outside a cluster (local runs) the application's own
+    lock does this.
+    """
+    from lakehouse_core.names import PIPELINE_LEASE
+    from lakehouse_jobs import lease
+
+    if not lease.in_cluster():
+        yield
+        return
+    api = lease.InClusterLeaseApi()
+    with open(f"{lease.SA_DIR}/namespace", encoding="utf-8") as ns:
+        namespace = ns.read().strip()
+    holder = os.environ.get(lease.HOLDER_ENV)
+    if holder:
+        current = api.get(namespace, PIPELINE_LEASE)
+        holding = lease.holding_of(current) if current is not None else None
+        if holding is None or holding.holder != holder or holding.expired(time.time()):
+            raise lease.LeaseBusy(
+                f"this application was started for run {holder}, which no longer holds "
+                f"Lease {namespace}/{PIPELINE_LEASE}",
+                hint="start the pipeline again with `lakehouse pipeline run`",
+            )
+        yield
+        return
+    identity = f"driver/{os.environ.get('HOSTNAME', 'unknown')}"
+    with lease.Lease(api, namespace, PIPELINE_LEASE, identity):
+        yield
 
 
 def summary_line(result: BatchResult) -> str:
@@ -93,16 +169,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from lakehouse_jobs.session import build_session
 
-    spark = build_session(f"lakehouse-{args.layer}")
     try:
-        results = run_layers(spark, catalog, args.layer, args.datasets)
+        with one_writer():
+            spark = build_session(f"lakehouse-{args.layer}")
+            try:
+                if args.layer == MAINTENANCE_STEP:
+                    results = run_maintenance(spark, catalog, args.datasets, args.retain_hours)
+                else:
+                    results = run_layers(spark, catalog, args.layer, args.datasets)
+            finally:
+                spark.stop()
     except LakehouseError as err:
         print(f"error: {err.message}", file=sys.stderr)
         if err.hint:
             print(f"hint: {err.hint}", file=sys.stderr)
         return 1
-    finally:
-        spark.stop()
     for result in results:
         print(summary_line(result))
         print(JOB_RESULT_PREFIX + json.dumps(asdict(result), sort_keys=True))

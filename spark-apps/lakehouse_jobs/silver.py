@@ -2,34 +2,38 @@
 
 For each bronze batch not yet applied, in batch order:
 
-1. validate every row (``validation.problems``); rows with problems go to
-   ``<dataset>_rejects`` with the reason, all messages and the raw record;
+1. cast every column once and test each row with one cheap predicate
+   (``validation.is_valid``); only the rows that fail it get their messages built, and go
+   to ``<dataset>_rejects`` with the reason, all messages and the raw record;
 2. among valid rows, keep the latest change per business key (``sequence_by``: the
-   change sequence or the record timestamp). If several rows share the latest sequence
-   and disagree, nobody can tell which is right: the whole key is rejected as
-   ``duplicate_key``. Earlier changes to a key are *superseded* (applying them in order
-   would be overwritten by the latest anyway);
-3. MERGE the winners: ``D`` deletes, anything else upserts, and a change never
-   overwrites a newer one already in the table (out-of-order arrivals are ignored).
+   change sequence or the record's timestamp). One narrow aggregation over the keys finds
+   whether any key repeats; only then are the repeating keys ranked. If several rows share
+   the latest sequence and disagree, nobody can tell which is right: the whole key is
+   rejected as ``duplicate_key``. Earlier changes to a key are *superseded*;
+3. drop upserts that a delete already outranks (the tombstones, an append-only table of
+   deleted keys with their sequence: a delete wins over every older change, whenever that
+   change arrives), then
+   MERGE the winners: ``D`` deletes, anything else upserts, and a change never overwrites a
+   newer one already in the table (out-of-order arrivals are ignored);
+4. the first batch is written, not merged, in ranges of the dataset's ``cluster_by`` column
+   (recent orders change most, so a change batch then rewrites the few files of recent
+   ranges). A sequenced dataset's deletes then update its tombstones.
 
-The MERGE, the rejects append and the audit row are each idempotent for
-(dataset, batch), so a retry after a crash at any point converges on the same state.
+The counts come from the narrow aggregation and bronze's own count of the batch; nothing
+is classified twice. Every write is idempotent for (dataset, batch), so a retry after a
+crash at any point converges on the same state.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from dataclasses import dataclass
 
 from delta.tables import DeltaTable
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import (
-    LongType,
-    StringType,
-    StructField,
-    StructType,
-    TimestampType,
-)
+from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
 from lakehouse_core.catalog import (
     BATCH_ID_COLUMN,
@@ -47,16 +51,18 @@ from lakehouse_core.catalog import (
     Layer,
 )
 from lakehouse_core.catalog import Column as CatalogColumn
-from lakehouse_jobs import audit, delta_io, validation
-from lakehouse_jobs.audit import BatchResult
+from lakehouse_jobs import audit, delta_io, parallel, validation
+from lakehouse_jobs.audit import BatchResult, Ledger
 from lakehouse_jobs.types import spark_type
 
 log = logging.getLogger(__name__)
 
-_SEQ = "__seq"
-_STATUS = "__status"
-_PROBLEMS = "__problems"
-APPLIED, SUPERSEDED, REJECTED = "applied", "superseded", "rejected"
+SEQ = "__seq"
+_CONTENT = "__content"
+# Rows per file when silver is first written: about 20-40 MB of Parquet for the TPC-H
+# tables, small enough that a change batch's MERGE rewrites a small share of a table.
+ROWS_PER_FILE = 400_000
+DUPLICATE_PROBLEM = "duplicate_key: different rows share this key and the latest sequence"
 
 REJECTS_SCHEMA = StructType(
     [
@@ -84,90 +90,154 @@ def silver_schema(dataset: Dataset) -> StructType:
     return StructType(fields)
 
 
-def _sequence(dataset: Dataset) -> Column:
+def sequence_type(dataset: Dataset) -> str | None:
+    """The Spark type of the dataset's sequence (None: changes are ordered by batch only)."""
     if dataset.sequence_by is None:
-        return F.lit(None).cast("bigint")
-    if dataset.sequence_by == CHANGE_SEQ_COLUMN:
-        return F.expr(f"try_cast(`{CHANGE_SEQ_COLUMN}` AS bigint)")
-    return validation.typed(dataset.column(dataset.sequence_by))
+        return None
+    if stores_change_seq(dataset):
+        return "bigint"
+    return dataset.column(dataset.sequence_by).type
+
+
+def tombstone_schema(dataset: Dataset) -> StructType:
+    seq_type = sequence_type(dataset)
+    assert seq_type is not None, f"{dataset.name} has no sequence, so needs no tombstones"
+    fields = [StructField(k, spark_type(dataset.column(k).type), False) for k in dataset.key]
+    fields += [
+        StructField(SEQ, spark_type(seq_type), False),
+        StructField(BATCH_ID_COLUMN, LongType(), False),
+    ]
+    return StructType(fields)
 
 
 def _typed_name(column: str) -> str:
     return f"__t_{column}"
 
 
-def classify(raw: DataFrame, dataset: Dataset) -> DataFrame:
-    """Each bronze row with its status (applied/superseded/rejected) and problems."""
-    # Cast every column once; the checks, the key and the content hash all reuse the casts.
-    typed_columns = [validation.typed(c).alias(_typed_name(c.name)) for c in dataset.columns]
-    casted = raw.select("*", *typed_columns)
-
-    def typed_of(column: CatalogColumn) -> Column:
-        return F.col(_typed_name(column.name))
-
-    with_problems = casted.withColumn(_PROBLEMS, validation.problems(dataset, typed_of)).withColumn(
-        _SEQ, _sequence(dataset)
-    )
-    valid = F.size(_PROBLEMS) == 0
-    key_window = Window.partitionBy(*[F.col(_typed_name(k)) for k in dataset.key])
-    content = F.xxhash64(
-        *[typed_of(c) for c in dataset.columns],
-        F.coalesce(F.upper(validation.raw(OP_COLUMN)), F.lit(OP_UPSERT)),
-    )
-    top_content = F.when(F.col("__top"), F.col("__content"))
-    ranked = (
-        with_problems.withColumn("__valid", valid)
-        .withColumn("__content", content)
-        .withColumn("__max_seq", F.max(F.when(valid, F.col(_SEQ))).over(key_window))
-        .withColumn("__top", F.col("__valid") & F.col(_SEQ).eqNullSafe(F.col("__max_seq")))
-        # Rows tied for the latest change disagree iff their content hashes differ.
-        .withColumn(
-            "__disagree", F.min(top_content).over(key_window) != F.max(top_content).over(key_window)
-        )
-        .withColumn(
-            "__rank",
-            F.row_number().over(
-                key_window.orderBy(
-                    F.col("__top").desc(), F.col(_SEQ).desc_nulls_last(), F.col("__content")
-                )
-            ),
-        )
-    )
-    ambiguous = F.col("__valid") & F.coalesce(F.col("__disagree"), F.lit(False))
-    duplicate_problem = F.lit(
-        "duplicate_key: different rows share this key and the latest sequence in one batch"
-    )
-    return (
-        ranked.withColumn(
-            _PROBLEMS,
-            F.when(ambiguous, F.array(duplicate_problem)).otherwise(F.col(_PROBLEMS)),
-        )
-        .withColumn(
-            _STATUS,
-            F.when(~F.col("__valid") | ambiguous, F.lit(REJECTED))
-            .when(F.col("__rank") == 1, F.lit(APPLIED))
-            .otherwise(F.lit(SUPERSEDED)),
-        )
-        .drop("__valid", "__content", "__max_seq", "__top", "__disagree", "__rank")
-    )
+def _typed_of(column: CatalogColumn) -> Column:
+    return F.col(_typed_name(column.name))
 
 
-def typed_changes(classified: DataFrame, dataset: Dataset) -> DataFrame:
-    """The winning change per key, typed, with its op (D or U) and sequence."""
-    columns = [F.col(_typed_name(c.name)).alias(c.name) for c in dataset.columns]
+def _sequence(dataset: Dataset) -> Column:
+    seq_type = sequence_type(dataset)
+    if seq_type is None:
+        return F.lit(None).cast("bigint")
     if stores_change_seq(dataset):
-        columns.append(F.col(_SEQ).alias(CHANGE_SEQ_COLUMN))
-    return classified.where(F.col(_STATUS) == APPLIED).select(
-        *columns,
-        F.col(BATCH_ID_COLUMN),
+        return F.expr(f"try_cast(`{CHANGE_SEQ_COLUMN}` AS bigint)")
+    return _typed_of(dataset.column(str(dataset.sequence_by)))
+
+
+def _op() -> Column:
+    return (
         F.when(F.upper(validation.raw(OP_COLUMN)) == OP_DELETE, F.lit(OP_DELETE))
         .otherwise(F.lit(OP_UPSERT))
-        .alias(OP_COLUMN),
-        F.col(_SEQ),
+        .alias(OP_COLUMN)
     )
 
 
-def rejected_rows(classified: DataFrame, dataset: Dataset) -> DataFrame:
+@dataclass
+class BatchChanges:
+    """One bronze batch, planned: the winning change per key, the rejects, and the counts.
+
+    ``rows_in == applied + superseded + rejected`` always holds.
+    """
+
+    winners: DataFrame  # silver's columns + _op + __seq, one row per key
+    rejects: DataFrame | None  # rows in REJECTS_SCHEMA; None when nothing was rejected
+    rows_in: int
+    applied: int
+    superseded: int
+    rejected: int
+    has_deletes: bool = False  # some key's changes in the batch include a delete
+
+
+def plan_batch(raw: DataFrame, dataset: Dataset, rows_in: int | None = None) -> BatchChanges:
+    """Validate, deduplicate and count one batch of bronze rows (``rows_in``: bronze's count
+    of the batch, when known, spares a pass)."""
+    typed_columns = [validation.typed(c).alias(_typed_name(c.name)) for c in dataset.columns]
+    typed = raw.select("*", *typed_columns).withColumn(SEQ, _sequence(dataset))
+    valid_flag = validation.is_valid(dataset, _typed_of)
+    valid = typed.where(valid_flag)
+    keys = [_typed_name(k) for k in dataset.key]
+
+    # One narrow pass over the keys: how many valid rows, how many keys, any repeated?
+    is_delete = F.upper(validation.raw(OP_COLUMN)) == OP_DELETE
+    per_key = valid.groupBy(*keys).agg(
+        F.count(F.lit(1)).alias("n"), F.max(F.when(is_delete, 1).otherwise(0)).alias("d")
+    )
+    counts = per_key.agg(
+        F.coalesce(F.sum("n"), F.lit(0)).alias("rows"),
+        F.count(F.lit(1)).alias("keys"),
+        F.coalesce(F.max("n"), F.lit(0)).alias("most"),
+        F.coalesce(F.sum("d"), F.lit(0)).alias("deletes"),
+    ).first()
+    assert counts is not None
+    valid_rows, key_count, most = int(counts["rows"]), int(counts["keys"]), int(counts["most"])
+    has_deletes = int(counts["deletes"]) > 0
+    if rows_in is None:
+        rows_in = raw.count()
+
+    out_columns = [f.name for f in silver_schema(dataset).fields]
+    selected = [
+        *[_typed_of(c).alias(c.name) for c in dataset.columns],
+        *([F.col(SEQ).alias(CHANGE_SEQ_COLUMN)] if stores_change_seq(dataset) else []),
+        F.col(BATCH_ID_COLUMN),
+        _op(),
+        F.col(SEQ),
+    ]
+    ambiguous_keys: DataFrame | None = None
+    ambiguous_rows = ambiguous_count = 0
+    if most <= 1:  # every key once (a snapshot, most batches): no ranking at all
+        winners = valid.select(*selected)
+    else:
+        content = F.xxhash64(*[_typed_of(c) for c in dataset.columns], _op())
+        ranked = valid.withColumn(_CONTENT, content)
+        order = F.struct(F.col(SEQ), F.col(_CONTENT))
+        stats = ranked.groupBy(*keys).agg(
+            F.count(F.lit(1)).alias("n"),
+            F.max(order).alias("hi"),
+            # The smallest content at the top sequence, as the largest of its complement.
+            F.max(F.struct(F.col(SEQ), F.bitwise_not(F.col(_CONTENT)).alias(_CONTENT))).alias("lo"),
+        )
+        disagree = F.col(f"hi.{_CONTENT}") != F.bitwise_not(F.col(f"lo.{_CONTENT}"))
+        ambiguous_keys = stats.where(disagree).select(*keys, "n")
+        amb = ambiguous_keys.agg(
+            F.coalesce(F.sum("n"), F.lit(0)).alias("rows"), F.count(F.lit(1)).alias("keys")
+        ).first()
+        assert amb is not None
+        ambiguous_rows, ambiguous_count = int(amb["rows"]), int(amb["keys"])
+        best = ranked.groupBy(*keys).agg(F.max_by(F.struct(*selected), order).alias("w"))
+        if ambiguous_count:
+            best = best.join(F.broadcast(ambiguous_keys.select(*keys)), keys, "left_anti")
+        else:
+            ambiguous_keys = None
+        winners = best.select("w.*")
+
+    applied = key_count - ambiguous_count
+    rejected = rows_in - valid_rows + ambiguous_rows
+    rejects = None
+    if rejected:
+        invalid = typed.where(~valid_flag).withColumn(
+            "__problems", validation.problems(dataset, _typed_of)
+        )
+        if ambiguous_keys is not None:
+            duplicates = valid.join(
+                F.broadcast(ambiguous_keys.select(*keys)), keys, "left_semi"
+            ).withColumn("__problems", F.array(F.lit(DUPLICATE_PROBLEM)))
+            invalid = invalid.unionByName(duplicates)
+        rejects = _rejected_rows(invalid, dataset)
+    return BatchChanges(
+        winners=winners.select(*out_columns, OP_COLUMN, SEQ),
+        rejects=rejects,
+        rows_in=rows_in,
+        applied=applied,
+        superseded=valid_rows - applied - ambiguous_rows,
+        rejected=rejected,
+        has_deletes=has_deletes,
+    )
+
+
+def _rejected_rows(rows: DataFrame, dataset: Dataset) -> DataFrame:
     raw_fields = [validation.raw(c).alias(c) for c in dataset.raw_column_names] + [
         F.col(EXTRA_COLUMNS_COLUMN),
         F.col(MISSING_COLUMNS_COLUMN),
@@ -176,12 +246,12 @@ def rejected_rows(classified: DataFrame, dataset: Dataset) -> DataFrame:
         F.col(CORRUPT_RECORD_COLUMN),
         F.to_json(F.struct(*raw_fields), {"ignoreNullFields": "false"}),
     )
-    return classified.where(F.col(_STATUS) == REJECTED).select(
+    return rows.select(
         F.col(BATCH_ID_COLUMN),
         F.col(SOURCE_FILE_COLUMN),
         F.col(INGESTED_AT_COLUMN),
-        validation.first_reason(F.col(_PROBLEMS)).alias("reason"),
-        F.array_join(F.col(_PROBLEMS), "; ").alias("detail"),
+        validation.first_reason(F.col("__problems")).alias("reason"),
+        F.array_join(F.col("__problems"), "; ").alias("detail"),
         raw_record.alias("raw_record"),
     )
 
@@ -191,7 +261,14 @@ def _newer_condition(dataset: Dataset) -> str:
     if dataset.sequence_by is None:
         return "true"
     target = CHANGE_SEQ_COLUMN if stores_change_seq(dataset) else dataset.sequence_by
-    return f"(t.`{target}` IS NULL OR s.{_SEQ} >= t.`{target}`)"
+    return f"(t.`{target}` IS NULL OR s.{SEQ} >= t.`{target}`)"
+
+
+def not_outranked(changes: DataFrame, tombstones: DataFrame, dataset: Dataset) -> DataFrame:
+    """Drop upserts that a recorded delete of the same key outranks (same or later sequence)."""
+    on = [changes[k] == tombstones[k] for k in dataset.key]
+    outranked = (changes[OP_COLUMN] != OP_DELETE) & (tombstones[SEQ] >= changes[SEQ])
+    return changes.join(F.broadcast(tombstones), on=[*on, outranked], how="left_anti")
 
 
 def merge_changes(target: DeltaTable, changes: DataFrame, dataset: Dataset) -> None:
@@ -210,62 +287,87 @@ def merge_changes(target: DeltaTable, changes: DataFrame, dataset: Dataset) -> N
     )
 
 
-def _is_empty(spark: SparkSession, uri: str) -> bool:
-    return spark.read.format("delta").load(uri).limit(1).count() == 0
+def _record_tombstones(uri: str, deletes: DataFrame, dataset: Dataset, batch_id: int) -> None:
+    """Append the batch's deletes to the tombstones (a key may have several: any one that
+    outranks a change drops it, so they need no MERGE)."""
+    delta_io.append_idempotent(
+        deletes.coalesce(1), uri, f"lakehouse.tombstones.{dataset.name}", batch_id
+    )
+
+
+def _first_write(changes: DataFrame, dataset: Dataset, rows: int) -> DataFrame:
+    """The first batch's rows, laid out in ranges of ``cluster_by`` (or just few files)."""
+    files = max(1, math.ceil(rows / ROWS_PER_FILE))
+    columns = [f.name for f in silver_schema(dataset).fields]
+    inserts = changes.where(F.col(OP_COLUMN) != OP_DELETE).select(*columns)
+    if dataset.cluster_by is None:
+        return inserts.coalesce(files)
+    return inserts.repartitionByRange(files, dataset.cluster_by).sortWithinPartitions(
+        dataset.cluster_by
+    )
 
 
 def apply_batch(
-    spark: SparkSession, catalog: LakeCatalog, dataset: Dataset, batch_id: int
+    spark: SparkSession,
+    catalog: LakeCatalog,
+    dataset: Dataset,
+    batch_id: int,
+    *,
+    bronze_version: int,
+    rows_in: int | None = None,
 ) -> BatchResult:
     bronze_uri = catalog.table_uri(Layer.BRONZE, dataset.name)
     silver_uri = catalog.table_uri(Layer.SILVER, dataset.name)
     rejects_uri = catalog.table_uri(Layer.SILVER, catalog.rejects_table(dataset.name))
     result = BatchResult(Layer.SILVER.value, dataset.name, batch_id)
-    if not delta_io.table_exists(spark, bronze_uri):  # every batch so far was empty
+    result.source_versions = {f"bronze.{dataset.name}": bronze_version}
+    if bronze_version < 0:  # every batch so far was empty
         result.committed = False
         result.note = "empty batch"
         return result
-    # Read bronze at one version, so every pass below sees the same rows. The passes
-    # recompute the classification rather than cache it: caching the wide rows cost more
-    # than classifying twice (three times when there are rejects), and it is deterministic.
-    bronze_version = delta_io.current_version(spark, bronze_uri)
     raw = (
         spark.read.format("delta")
         .option("versionAsOf", bronze_version)
         .load(bronze_uri)
         .where(F.col(BATCH_ID_COLUMN) == batch_id)
     )
-    classified = classify(raw, dataset)
-    counts = {
-        r[_STATUS]: int(r["n"])
-        for r in classified.groupBy(_STATUS).agg(F.count("*").alias("n")).collect()
-    }
-    result.rows_applied = counts.get(APPLIED, 0)
-    result.rows_superseded = counts.get(SUPERSEDED, 0)
-    result.rows_rejected = counts.get(REJECTED, 0)
-    result.rows_in = sum(counts.values())
-    result.source_versions = {f"bronze.{dataset.name}": bronze_version}
+    plan = plan_batch(raw, dataset, rows_in)
+    result.rows_in, result.rows_applied = plan.rows_in, plan.applied
+    result.rows_superseded, result.rows_rejected = plan.superseded, plan.rejected
     app = f"lakehouse.silver.{dataset.name}"
-    if result.rows_applied:
-        changes = typed_changes(classified, dataset)
-        if _is_empty(spark, silver_uri):
-            # Nothing to match against (the first batch): an append of the upserts is
-            # what the MERGE would do, without joining the batch to an empty table.
-            columns = [f.name for f in silver_schema(dataset).fields]
-            inserts = changes.where(F.col(OP_COLUMN) != OP_DELETE).select(*columns)
-            outcome = delta_io.append_idempotent(inserts, silver_uri, app, batch_id)
+    silver_version = delta_io.current_version(spark, silver_uri)
+    if plan.applied:
+        changes = plan.winners
+        tombstones_uri = catalog.tombstones_uri(dataset.name)
+        sequenced = sequence_type(dataset) is not None
+        if sequenced and delta_io.current_version(spark, tombstones_uri) > 0:
+            changes = not_outranked(
+                changes, spark.read.format("delta").load(tombstones_uri), dataset
+            )
+        if silver_version <= 0:  # created empty at version 0: nothing to match against
+            outcome = delta_io.append_idempotent(
+                _first_write(changes, dataset, plan.applied), silver_uri, app, batch_id
+            )
         else:
-            target = DeltaTable.forPath(spark, silver_uri)
             with delta_io.GuardedDml(spark, silver_uri, app, batch_id) as guard:
-                merge_changes(target, changes, dataset)
+                merge_changes(DeltaTable.forPath(spark, silver_uri), changes, dataset)
             outcome = guard.outcome
+            merged = outcome.metrics.get("numSourceRows")
+            if outcome.committed and merged is not None:
+                # Winners a recorded delete outranked count as superseded (by that delete).
+                outranked = plan.applied - int(merged)
+                result.rows_applied -= outranked
+                result.rows_superseded += outranked
         result.committed = outcome.committed
         if not result.committed:
             result.note = "already merged by an earlier attempt"
-    if result.rows_rejected:
-        delta_io.append_idempotent(
-            rejected_rows(classified, dataset), rejects_uri, f"{app}.rejects", batch_id
-        )
+        if sequenced and plan.has_deletes:
+            deletes = plan.winners.where(F.col(OP_COLUMN) == OP_DELETE).select(
+                *dataset.key, SEQ, BATCH_ID_COLUMN
+            )
+            _record_tombstones(tombstones_uri, deletes, dataset, batch_id)
+    if plan.rejects is not None:
+        delta_io.append_idempotent(plan.rejects, rejects_uri, f"{app}.rejects", batch_id)
     result.target_version = delta_io.current_version(spark, silver_uri)
     return result
 
@@ -283,21 +385,36 @@ def ensure_tables(spark: SparkSession, catalog: LakeCatalog, dataset: Dataset) -
         REJECTS_SCHEMA,
         delta_io.APPEND_ONLY_PROPERTIES,
     )
+    if sequence_type(dataset) is not None:
+        delta_io.ensure_table(
+            spark,
+            catalog.tombstones_uri(dataset.name),
+            tombstone_schema(dataset),
+            delta_io.APPEND_ONLY_PROPERTIES,
+        )
 
 
 def refresh_dataset(
-    spark: SparkSession, catalog: LakeCatalog, dataset: Dataset
+    spark: SparkSession, catalog: LakeCatalog, dataset: Dataset, bronze: Ledger, done: Ledger
 ) -> list[BatchResult]:
-    ingested = audit.processed_batches(spark, catalog, Layer.BRONZE, dataset.name)
-    applied = set(audit.processed_batches(spark, catalog, Layer.SILVER, dataset.name))
-    todo = [b for b in ingested if b not in applied]
+    applied = set(done.batches(dataset.name))
+    todo = [b for b in bronze.batches(dataset.name) if b not in applied]
     if not todo:
         log.info("silver %s: nothing new", dataset.name)
         return []
     ensure_tables(spark, catalog, dataset)
+    bronze_version = delta_io.current_version(spark, catalog.table_uri(Layer.BRONZE, dataset.name))
     results = []
     for batch_id in todo:
-        result = apply_batch(spark, catalog, dataset, batch_id)
+        entry = bronze.entry(dataset.name, batch_id)
+        result = apply_batch(
+            spark,
+            catalog,
+            dataset,
+            batch_id,
+            bronze_version=bronze_version,
+            rows_in=entry.rows_in if entry else None,
+        )
         log.info(
             "silver %s batch %d: %d in = %d applied + %d superseded + %d rejected (version %d)",
             dataset.name,
@@ -309,14 +426,19 @@ def refresh_dataset(
             result.target_version,
         )
         results.append(result)
-    audit.record(spark, catalog, results)
     return results
 
 
 def run(
     spark: SparkSession, catalog: LakeCatalog, datasets: tuple[Dataset, ...]
 ) -> list[BatchResult]:
-    results: list[BatchResult] = []
-    for dataset in datasets:
-        results += refresh_dataset(spark, catalog, dataset)
+    """Every dataset's pending batches, several datasets at once, then one audit commit."""
+    bronze, done = audit.read_ledgers(spark, catalog, Layer.BRONZE, Layer.SILVER)
+    results = parallel.for_each(
+        spark,
+        datasets,
+        lambda session, dataset: refresh_dataset(session, catalog, dataset, bronze, done),
+        name=lambda d: f"silver {d.name}",
+    )
+    audit.record(spark, catalog, Layer.SILVER, results)
     return results

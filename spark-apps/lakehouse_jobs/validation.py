@@ -8,6 +8,8 @@ an operator what to fix without re-reading the landing file.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import reduce
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
@@ -54,9 +56,17 @@ def typed(column: CatalogColumn) -> Column:
     return F.expr(f"try_cast(`{column.name}` AS {column.type})")
 
 
-def _problem(condition: Column, code: str, message: Column | str) -> Column:
-    text = F.lit(message) if isinstance(message, str) else message
-    return F.when(condition, F.concat(F.lit(f"{code}: "), text))
+@dataclass(frozen=True)
+class Check:
+    """One rule: when ``failed`` holds, the row has problem ``code`` with ``message``."""
+
+    failed: Column
+    code: str
+    message: Column
+
+
+def _check(failed: Column, code: str, message: Column | str) -> Check:
+    return Check(failed, code, F.lit(message) if isinstance(message, str) else message)
 
 
 def _quoted(c: Column) -> Column:
@@ -66,40 +76,41 @@ def _quoted(c: Column) -> Column:
 TypedOf = Callable[[CatalogColumn], Column]
 
 
-def problems(dataset: Dataset, typed_of: TypedOf = typed) -> Column:
-    """An array<string> of 'code: message' entries, empty for a valid row.
+def checks(dataset: Dataset, typed_of: TypedOf = typed) -> list[Check]:
+    """Every rule a raw row of ``dataset`` must pass, in the order of ``REASONS``.
 
     ``typed_of`` gives each column's cast value; pass columns computed once beforehand to
-    spare Spark from casting the same string in every check.
+    spare Spark from casting the same string in every check. ``is_valid`` and ``problems``
+    both derive from this one list, so the cheap predicate and the messages cannot disagree.
     """
     is_delete = F.coalesce(F.upper(raw(OP_COLUMN)) == OP_DELETE, F.lit(False))
     raw_values = [raw(c) for c in dataset.raw_column_names] + [F.col(CORRUPT_RECORD_COLUMN)]
-    checks: list[Column] = [
-        _problem(
+    found: list[Check] = [
+        _check(
             F.concat_ws("\u0001", *raw_values).contains(REPLACEMENT_CHAR),
             "invalid_encoding",
             "the line is not valid UTF-8",
         ),
-        _problem(
+        _check(
             F.col(CORRUPT_RECORD_COLUMN).isNotNull(),
             "malformed_record",
             "the line does not parse or has the wrong number of fields",
         ),
-        _problem(
+        _check(
             F.col(EXTRA_COLUMNS_COLUMN).isNotNull(),
             "unexpected_columns",
             F.concat(F.lit("columns not in the catalog: "), F.col(EXTRA_COLUMNS_COLUMN)),
         ),
-        _problem(
+        _check(
             F.col(MISSING_COLUMNS_COLUMN).isNotNull(),
             "missing_columns",
             F.concat(F.lit("the file has no column "), F.col(MISSING_COLUMNS_COLUMN)),
         ),
     ]
     for key in dataset.key:
-        checks.append(_problem(raw(key).isNull(), "null_key", f"key column {key} is empty"))
-    checks.append(
-        _problem(
+        found.append(_check(raw(key).isNull(), "null_key", f"key column {key} is empty"))
+    found.append(
+        _check(
             raw(OP_COLUMN).isNotNull() & ~F.upper(raw(OP_COLUMN)).isin(*CHANGE_OPS),
             "invalid_op",
             F.concat(
@@ -109,8 +120,8 @@ def problems(dataset: Dataset, typed_of: TypedOf = typed) -> Column:
             ),
         )
     )
-    checks.append(
-        _problem(
+    found.append(
+        _check(
             raw(CHANGE_SEQ_COLUMN).isNotNull()
             & F.expr(f"try_cast(`{CHANGE_SEQ_COLUMN}` AS bigint)").isNull(),
             "invalid_value",
@@ -124,19 +135,38 @@ def problems(dataset: Dataset, typed_of: TypedOf = typed) -> Column:
     for column in dataset.columns:
         # A delete needs only its key; the other fields of a delete may be empty.
         applies = F.lit(True) if column.name in dataset.key else ~is_delete
-        checks += _column_checks(column, applies, typed_of(column))
-    return F.filter(F.array(*checks), lambda x: x.isNotNull())
+        found += _column_checks(column, applies, typed_of(column))
+    return found
 
 
-def _column_checks(column: CatalogColumn, applies: Column, cast: Column) -> list[Column]:
+def is_valid(dataset: Dataset, typed_of: TypedOf = typed) -> Column:
+    """True for a row with no problem: one boolean expression, no arrays, no strings built.
+
+    Silver filters every row with this and builds the messages (``problems``) only for the
+    rows that fail it, which are few.
+    """
+    failed = [F.coalesce(c.failed, F.lit(False)) for c in checks(dataset, typed_of)]
+    return ~reduce(lambda a, b: a | b, failed)
+
+
+def problems(dataset: Dataset, typed_of: TypedOf = typed) -> Column:
+    """An array<string> of 'code: message' entries, empty for a valid row."""
+    entries = [
+        F.when(c.failed, F.concat(F.lit(f"{c.code}: "), c.message))
+        for c in checks(dataset, typed_of)
+    ]
+    return F.filter(F.array(*entries), lambda x: x.isNotNull())
+
+
+def _column_checks(column: CatalogColumn, applies: Column, cast: Column) -> list[Check]:
     value = raw(column.name)
-    checks = []
+    found = []
     if column.required:
-        checks.append(
-            _problem(applies & value.isNull(), "missing_value", f"{column.name} is required")
+        found.append(
+            _check(applies & value.isNull(), "missing_value", f"{column.name} is required")
         )
-    checks.append(
-        _problem(
+    found.append(
+        _check(
             applies & value.isNotNull() & cast.isNull(),
             "invalid_value",
             F.concat(
@@ -145,8 +175,8 @@ def _column_checks(column: CatalogColumn, applies: Column, cast: Column) -> list
         )
     )
     if column.allowed:
-        checks.append(
-            _problem(
+        found.append(
+            _check(
                 applies & cast.isNotNull() & ~cast.isin(*column.allowed),
                 "invalid_value",
                 F.concat(
@@ -157,22 +187,22 @@ def _column_checks(column: CatalogColumn, applies: Column, cast: Column) -> list
             )
         )
     if column.min_value is not None:
-        checks.append(
-            _problem(
+        found.append(
+            _check(
                 applies & (cast < F.lit(column.min_value).cast(column.type)),
                 "out_of_range",
                 F.concat(F.lit(f"{column.name}="), value, F.lit(f" is below {column.min_value}")),
             )
         )
     if column.max_value is not None:
-        checks.append(
-            _problem(
+        found.append(
+            _check(
                 applies & (cast > F.lit(column.max_value).cast(column.type)),
                 "out_of_range",
                 F.concat(F.lit(f"{column.name}="), value, F.lit(f" is above {column.max_value}")),
             )
         )
-    return checks
+    return found
 
 
 def first_reason(problem_list: Column) -> Column:

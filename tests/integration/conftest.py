@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pyarrow.fs import S3FileSystem
@@ -68,3 +69,10 @@ def s3_filesystem(endpoint: S3Endpoint) -> S3FileSystem:
         scheme="http",
         region=endpoint.region,
     )
+
+
+@pytest.fixture
+def disk_lake(tmp_path: Path) -> LakeCatalog:
+    """The catalog's layout in a temporary folder: the jobs' whole path without S3."""
+    # Hadoop's own spelling (file:/path): Delta compares table locations as strings.
+    return CATALOG.on_filesystem(f"file:{tmp_path / 'lake'}")

@@ -172,7 +172,8 @@ GOLD_SQL = {
                SUM(l_extendedprice * (1 - l_discount)) AS sum_disc_price,
                SUM(l_extendedprice * (1 - l_discount) * (1 + l_tax)) AS sum_charge,
                AVG(l_quantity) AS avg_qty, AVG(l_extendedprice) AS avg_price,
-               AVG(l_discount) AS avg_disc, COUNT(*) AS count_order
+               AVG(l_discount) AS avg_disc, COUNT(*) AS count_order,
+               SUM(l_discount) AS sum_discount
         FROM lineitem WHERE l_shipdate <= DATE '1998-09-02' GROUP BY 1, 2 ORDER BY 1, 2""",
     "users_by_location": """
         SELECT location, COUNT(*) AS user_count, MAX(timestamp) AS last_seen

@@ -38,8 +38,17 @@ def test_manifests_name_the_image_built_from_this_code() -> None:
         assert spec["image"] == job_image_ref()
 
 
+def scheduled_app(rendering: Rendering, name: str) -> dict:
+    return rendering.find("ScheduledSparkApplication", name, JOBS_NS)
+
+
 def test_stack_schedules_the_pipeline_wired_to_the_platform(rendering: Rendering) -> None:
-    [scheduled] = rendering.of_kind("ScheduledSparkApplication")
+    scheduled_run = scheduled_app(rendering, "lakehouse-pipeline-scheduled")
+    assert {s["metadata"]["name"] for s in rendering.of_kind("ScheduledSparkApplication")} == {
+        "lakehouse-pipeline-scheduled",
+        "lakehouse-maintenance-scheduled",
+    }
+    scheduled = scheduled_run
     assert scheduled["metadata"]["namespace"] == JOBS_NS
     assert scheduled["spec"]["concurrencyPolicy"] == "Forbid"
     assert scheduled["spec"]["suspend"] is (rendering.stack == "dev")
@@ -60,9 +69,33 @@ def test_stack_schedules_the_pipeline_wired_to_the_platform(rendering: Rendering
     assert template["arguments"] == ["all", "--bucket", "lakehouse"]
 
 
+def test_stack_schedules_the_maintenance_daily_keeping_a_week(rendering: Rendering) -> None:
+    maintenance = scheduled_app(rendering, "lakehouse-maintenance-scheduled")
+    assert maintenance["spec"]["schedule"] == "30 3 * * *"
+    assert maintenance["spec"]["concurrencyPolicy"] == "Forbid"
+    assert maintenance["spec"]["template"]["arguments"] == [
+        "maintenance", "--bucket", "lakehouse", "--retain-hours", "168",
+    ]  # fmt: skip
+
+
+def test_drivers_may_hold_only_the_pipeline_lease(rendering: Rendering) -> None:
+    role = rendering.find("Role", "lakehouse-pipeline-lease", JOBS_NS)
+    assert role["rules"] == [
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "resourceNames": ["lakehouse-pipeline"],
+            "verbs": ["get", "update"],
+        },
+    ]
+    binding = rendering.find("RoleBinding", "lakehouse-pipeline-lease", JOBS_NS)
+    assert binding["subjects"][0]["name"] == "lakehouse-spark"
+
+
 def test_dev_definition_equals_the_kubectl_manifests(dev: Rendering) -> None:
     """Pulumi and kubectl users get the same application (only the manager label differs)."""
-    [scheduled] = dev.of_kind("ScheduledSparkApplication")
+    scheduled = dev.find("ScheduledSparkApplication", "lakehouse-pipeline-scheduled", JOBS_NS)
     from_kubectl = kubectl_manifests(JobSettings())["scheduled/lakehouse-pipeline-scheduled.yaml"]
 
     def without_manager(obj: dict) -> dict:

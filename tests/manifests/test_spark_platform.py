@@ -39,7 +39,8 @@ def test_namespaces_enforce_pod_security(rendering: Rendering) -> None:
         for n in rendering.of_kind("Namespace")
     }
     assert levels["lakehouse-storage"] == levels["lakehouse-dremio"] == "restricted"
-    assert levels["lakehouse-spark"] == "restricted"
+    # The chart's CRD hook Job cannot meet "restricted" (no values for it): baseline + warn.
+    assert levels["lakehouse-spark"] == "baseline"
     assert levels["lakehouse-jobs"] == "baseline"
     assert levels["lakehouse-ingress"] == ("privileged" if rendering.stack == "dev" else "baseline")
 

@@ -53,7 +53,7 @@ def test_gold_tables_read_only_catalog_datasets_and_are_declared_once() -> None:
     for gold in GOLD:
         assert set(gold.sources) <= names, gold.name
         assert set(gold.key), gold.name
-        assert gold.refresh in ("incremental", "rewrite")
+        assert gold.refresh in ("additive", "groups", "rewrite")
     assert len(set(GOLD.names())) == len(GOLD)
     with pytest.raises(ValueError, match="declared twice"):
         GOLD.table("pricing_summary", sources=("lineitem",), key=("x",), description="")(

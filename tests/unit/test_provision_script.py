@@ -48,12 +48,13 @@ def run_script(tmp_path: Path, *, attached: bool) -> list[dict[str, object]]:
     for name in ("spark-policy.json", "dremio-policy.json", "lifecycle.json"):
         (provision / name).write_text("{}")
     script = tmp_path / "provision.sh"
-    script.write_text(PROVISION_SCRIPT.replace("/provision/", f"{provision}/"))
+    script.write_text(PROVISION_SCRIPT)
     calls = tmp_path / "calls.jsonl"
     calls.unlink(missing_ok=True)
     env = {
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
         "MC_CALLS": str(calls),
+        "PROVISION_DIR": str(provision),
         "MINIO_URL": "http://minio:9000",
         "BUCKET": "lakehouse",
         "MINIO_ROOT_USER": "lakehouse-root",

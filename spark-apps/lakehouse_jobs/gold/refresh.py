@@ -5,12 +5,12 @@ reads silver *at* those versions, so a refresh sees one consistent snapshot. Its
 idempotent with ``txnVersion`` = the sum of its sources' versions, which grows with every
 source change; a re-run with unchanged sources writes nothing.
 
-``revenue_by_nation_month`` is incremental: silver's change data feed names the orders and
-line items that changed; only the (nation, month) groups they touch are recomputed and
-MERGEd, which pays when changes cluster in recent months as real order changes do. When
-more than half of the groups are touched, or a dimension (customer, nation) changed, it is
-cheaper and simpler to rewrite the table, atomically, in one commit. Tables declared
-without an incremental strategy are always rewritten that way.
+How a table refreshes follows from what it computes (see the registry): an additive table
+adds the signed sums of silver's change feed to its stored values; a ``GroupRecompute``
+table recomputes the groups the change feed touches and MERGEs them, unless more than half
+of its groups are touched or a dimension changed, when a rewrite is cheaper; the rest are
+rewritten, atomically, in one commit. If the change feed it needs is gone (VACUUM removed
+its files), the table is rewritten instead: slower, never wrong.
 """
 
 from __future__ import annotations
@@ -23,21 +23,33 @@ from pyspark.sql import functions as F
 
 from lakehouse_core.catalog import LakeCatalog, Layer
 from lakehouse_core.errors import LakehouseError
-from lakehouse_jobs import audit, delta_io
-from lakehouse_jobs.audit import BatchResult
-from lakehouse_jobs.gold.registry import GoldTable, GroupRecompute, ReadTable
+from lakehouse_jobs import audit, delta_io, parallel
+from lakehouse_jobs.audit import BatchResult, Ledger
+from lakehouse_jobs.gold.registry import GoldTable, GroupRecompute, ReadTable, SignedDelta
 
 log = logging.getLogger(__name__)
 
 # Above this share of touched groups a full rewrite beats a MERGE.
 INCREMENTAL_MAX_SHARE = 0.5
+NEW_ROWS = ("insert", "update_postimage")
+OLD_ROWS = ("delete", "update_preimage")
+# What Delta says when the change feed asked for is no longer there (VACUUM removed it).
+FEED_GONE_MARKERS = (
+    "FileNotFoundException",
+    "DELTA_CHANGE_DATA_FILE_NOT_FOUND",
+    "DELTA_FILE_NOT_FOUND",
+    "DELTA_MISSING_CHANGE_DATA",
+    "DELTA_VERSIONS_NOT_CONTIGUOUS",
+    "DELTA_VERSION_NOT_FOUND",
+)
 
 
 class SourceRewoundError(LakehouseError):
     """A silver table is older than what a gold table was built from (it was recreated)."""
 
 
-# --- refreshing ----------------------------------------------------------------------------
+class FeedGone(Exception):
+    """The change feed a refresh needs was removed; the table is rewritten instead."""
 
 
 def _reader(spark: SparkSession, catalog: LakeCatalog, versions: dict[str, int]) -> ReadTable:
@@ -63,18 +75,31 @@ def _changes(
     )
 
 
+def _null_safe_on(key: tuple[str, ...]) -> str:
+    return " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
+
+
 def _merge_groups(
     spark: SparkSession, uri: str, key: tuple[str, ...], groups: DataFrame, rebuilt: DataFrame
 ) -> None:
     """Replace exactly the touched groups: update, insert, or delete the ones now empty."""
     marker = "__present"
-    source = groups.join(rebuilt.withColumn(marker, F.lit(True)), list(key), "left")
-    on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in key)
+    present = rebuilt.withColumn(marker, F.lit(True)).alias("r")
+    on = [F.col(f"g.`{k}`").eqNullSafe(F.col(f"r.`{k}`")) for k in key]
+    source = (
+        groups.alias("g")
+        .join(present, on, "left")
+        .select(
+            *[F.col(f"g.`{k}`").alias(k) for k in key],
+            *[F.col(f"r.`{c}`").alias(c) for c in rebuilt.columns if c not in key],
+            F.col(f"r.{marker}").alias(marker),
+        )
+    )
     values: dict[str, str | Column] = {f"`{c}`": f"s.`{c}`" for c in rebuilt.columns}
     (
         DeltaTable.forPath(spark, uri)
         .alias("t")
-        .merge(source.alias("s"), on)
+        .merge(source.alias("s"), _null_safe_on(key))
         .whenMatchedDelete(condition=f"s.{marker} IS NULL")
         .whenMatchedUpdate(condition=f"s.{marker}", set=values)
         .whenNotMatchedInsert(condition=f"s.{marker}", values=values)
@@ -82,87 +107,70 @@ def _merge_groups(
     )
 
 
-def refresh_table(spark: SparkSession, catalog: LakeCatalog, gold: GoldTable) -> BatchResult | None:
-    missing = [
-        s
-        for s in gold.sources
-        if not delta_io.table_exists(spark, catalog.table_uri(Layer.SILVER, s))
-    ]
-    if missing:
-        log.info("gold %s: waiting for silver %s", gold.name, ", ".join(missing))
-        return None
-    current = {
-        s: delta_io.current_version(spark, catalog.table_uri(Layer.SILVER, s)) for s in gold.sources
-    }
-    last = audit.last_entry(spark, catalog, Layer.GOLD, gold.name)
-    if last is not None and last.source_versions == current:
-        log.info("gold %s: up to date with silver %s", gold.name, current)
-        return None
-    if last is not None:
-        rewound = [s for s in gold.sources if current[s] < last.source_versions.get(s, -1)]
-        if rewound:
-            raise SourceRewoundError(
-                f"gold {gold.name} was built from newer versions of silver {rewound} than "
-                "exist now (were they recreated?). Delete the gold table "
-                f"{catalog.table_uri(Layer.GOLD, gold.name)} and its audit rows to rebuild it."
-            )
-    read = _reader(spark, catalog, current)
-    uri = catalog.table_uri(Layer.GOLD, gold.name)
-    run_version = sum(current.values())
-    app = f"lakehouse.gold.{gold.name}"
-    result = BatchResult(Layer.GOLD.value, gold.name, run_version, source_versions=current)
-    groups = _touched_groups(
-        spark, catalog=catalog, gold=gold, read=read, current=current, last=last
+def _signed_sums(strategy: SignedDelta, key: tuple[str, ...], changes: DataFrame) -> DataFrame:
+    """What the changes add to each group: new rows' contributions minus old rows'."""
+    added = strategy.contributions(changes.where(F.col("_change_type").isin(*NEW_ROWS)))
+    removed = strategy.contributions(changes.where(F.col("_change_type").isin(*OLD_ROWS)))
+    negated = removed.select(*key, *[(-F.col(m)).alias(m) for m in strategy.measures])
+    return (
+        added.select(*key, *strategy.measures)
+        .unionByName(negated)
+        .groupBy(*key)
+        .agg(*[F.sum(m).alias(m) for m in strategy.measures])
     )
-    if groups is not None:
-        rebuilt = gold.build(read, groups)
-        with delta_io.GuardedDml(spark, uri, app, run_version) as guard:
-            _merge_groups(spark, uri, gold.key, groups, rebuilt)
-        groups.unpersist()
-        outcome = guard.outcome
-        result.note = "merged touched groups"
-        counted: tuple[str, ...] = (
-            "numTargetRowsInserted",
-            "numTargetRowsUpdated",
-            "numTargetRowsDeleted",
-        )
-    else:
-        table = gold.build(read)
-        delta_io.ensure_table(spark, uri, table.schema, delta_io.BASE_PROPERTIES)
-        outcome = delta_io.overwrite_idempotent(table, uri, app, run_version)
-        result.note = "rewritten"
-        counted = ("numOutputRows",)
-    result.committed = outcome.committed
-    result.target_version = outcome.version
-    result.rows_applied = sum(int(outcome.metrics.get(k, 0)) for k in counted)
-    audit.record(spark, catalog, [result])
-    log.info(
-        "gold %s: %s from silver %s (version %d)",
-        gold.name,
-        result.note,
-        current,
-        result.target_version,
-    )
-    return result
 
 
-def _touched_groups(
+def _add_changes(
+    spark: SparkSession, uri: str, gold: GoldTable, strategy: SignedDelta, sums: DataFrame
+) -> None:
+    target = DeltaTable.forPath(spark, uri)
+    types = {f.name: f.dataType.simpleString() for f in target.toDF().schema.fields}
+    count = strategy.count
+
+    def stored_plus_change(m: str) -> Column:
+        return F.expr(f"t.`{m}` + s.`{m}`").cast(types[m])
+
+    def change(m: str) -> Column:
+        return F.col(f"s.`{m}`").cast(types[m])
+
+    updated = {f"`{m}`": stored_plus_change(m) for m in strategy.measures}
+    updated |= {f"`{n}`": c for n, c in strategy.derived(stored_plus_change).items()}
+    inserted = {f"`{k}`": F.col(f"s.`{k}`") for k in gold.key}
+    inserted |= {f"`{m}`": change(m) for m in strategy.measures}
+    inserted |= {f"`{n}`": c for n, c in strategy.derived(change).items()}
+    (
+        target.alias("t")
+        .merge(sums.alias("s"), _null_safe_on(gold.key))
+        .whenMatchedDelete(condition=f"t.`{count}` + s.`{count}` <= 0")
+        .whenMatchedUpdate(set=updated)  # type: ignore[arg-type]
+        .whenNotMatchedInsert(condition=f"s.`{count}` > 0", values=inserted)  # type: ignore[arg-type]
+        .execute()
+    )
+
+
+def _incremental(
     spark: SparkSession,
     *,
     catalog: LakeCatalog,
     gold: GoldTable,
     read: ReadTable,
     current: dict[str, int],
-    last: BatchResult | None,
-) -> DataFrame | None:
-    """The groups to MERGE, or None when the table should be rewritten instead."""
+    last: BatchResult,
+    guard: delta_io.GuardedDml,
+) -> str | None:
+    """Refresh from the change feed; the note to record, or None when a rewrite is better."""
     uri = catalog.table_uri(Layer.GOLD, gold.name)
-    strategy = gold.incremental
-    if not isinstance(strategy, GroupRecompute) or last is None:
-        return None
-    if not delta_io.table_exists(spark, uri):
-        return None
     start = {s: last.source_versions.get(s, -1) + 1 for s in gold.sources}
+    strategy = gold.incremental
+    if isinstance(strategy, SignedDelta):
+        source = strategy.source
+        sums = _signed_sums(
+            strategy, gold.key, _changes(spark, catalog, source, start[source], current[source])
+        )
+        with guard:
+            _add_changes(spark, uri, gold, strategy, sums)
+        return "added the change feed's signed sums"
+    assert isinstance(strategy, GroupRecompute)
     if any(current[s] >= start[s] for s in strategy.rebuild_on):
         return None
     changes = {
@@ -172,20 +180,110 @@ def _touched_groups(
         for s in gold.sources
     }
     groups = strategy.touched(read, changes).cache()
-    touched = groups.count()
-    existing = spark.read.format("delta").load(uri).count()
-    if touched > INCREMENTAL_MAX_SHARE * max(existing, 1):
+    try:
+        touched = groups.count()
+        existing = spark.read.format("delta").load(uri).count()
+        if touched > INCREMENTAL_MAX_SHARE * max(existing, 1):
+            return None
+        rebuilt = gold.build(read, groups)
+        with guard:
+            _merge_groups(spark, uri, gold.key, groups, rebuilt)
+    finally:
         groups.unpersist()
-        return None
-    return groups
+    return f"recomputed {touched} touched group(s)"
+
+
+def _feed_gone(err: Exception) -> bool:
+    text = f"{type(err).__name__}: {err}"
+    return any(marker in text for marker in FEED_GONE_MARKERS)
+
+
+def refresh_table(
+    spark: SparkSession, catalog: LakeCatalog, gold: GoldTable, ledger: Ledger
+) -> list[BatchResult]:
+    current = {
+        s: delta_io.current_version(spark, catalog.table_uri(Layer.SILVER, s)) for s in gold.sources
+    }
+    missing = [s for s, v in current.items() if v < 0]
+    if missing:
+        log.info("gold %s: waiting for silver %s", gold.name, ", ".join(missing))
+        return []
+    last = ledger.last(gold.name)
+    if last is not None and last.source_versions == current:
+        log.info("gold %s: up to date with silver %s", gold.name, current)
+        return []
+    if last is not None:
+        rewound = [s for s in gold.sources if current[s] < last.source_versions.get(s, -1)]
+        if rewound:
+            raise SourceRewoundError(
+                f"gold {gold.name} was built from newer versions of silver {rewound} than "
+                "exist now (were they recreated?)",
+                hint=f"delete the gold table {catalog.table_uri(Layer.GOLD, gold.name)} and "
+                "its rows in the gold audit table to rebuild it",
+            )
+    read = _reader(spark, catalog, current)
+    uri = catalog.table_uri(Layer.GOLD, gold.name)
+    run_version = sum(current.values())
+    app = f"lakehouse.gold.{gold.name}"
+    result = BatchResult(Layer.GOLD.value, gold.name, run_version, source_versions=current)
+    note: str | None = None
+    outcome: delta_io.WriteOutcome | None = None
+    counted: tuple[str, ...] = ()
+    if last is not None and gold.incremental is not None and delta_io.table_exists(spark, uri):
+        guard = delta_io.GuardedDml(spark, uri, app, run_version)
+        try:
+            note = _incremental(
+                spark,
+                catalog=catalog,
+                gold=gold,
+                read=read,
+                current=current,
+                last=last,
+                guard=guard,
+            )
+        except Exception as err:
+            if not _feed_gone(err):
+                raise
+            log.warning(
+                "gold %s: the change feed since %s is gone (%s); rewriting instead",
+                gold.name,
+                last.source_versions,
+                str(err).splitlines()[0][:200],
+            )
+            note = None
+        if note is not None:
+            outcome = guard.outcome
+            counted = ("numTargetRowsInserted", "numTargetRowsUpdated", "numTargetRowsDeleted")
+    if outcome is None:
+        table = gold.build(read)
+        delta_io.ensure_table(spark, uri, table.schema, delta_io.BASE_PROPERTIES)
+        outcome = delta_io.overwrite_idempotent(table, uri, app, run_version)
+        note = "rewritten"
+        counted = ("numOutputRows",)
+    result.note = note or ""
+    result.committed = outcome.committed
+    result.target_version = outcome.version
+    result.rows_applied = sum(int(outcome.metrics.get(k, 0)) for k in counted)
+    log.info(
+        "gold %s: %s from silver %s (version %d)",
+        gold.name,
+        result.note,
+        current,
+        result.target_version,
+    )
+    return [result]
 
 
 def run(
     spark: SparkSession, catalog: LakeCatalog, tables: tuple[GoldTable, ...]
 ) -> list[BatchResult]:
-    results = []
-    for gold in tables:
-        result = refresh_table(spark, catalog, gold)
-        if result is not None:
-            results.append(result)
+    """Every gold table whose sources changed, several at once, then one audit commit."""
+    ledger = audit.read_ledger(spark, catalog, Layer.GOLD)
+    results = parallel.for_each(
+        spark,
+        tables,
+        lambda session, gold: refresh_table(session, catalog, gold, ledger),
+        name=lambda g: f"gold {g.name}",
+    )
+    audit.record(spark, catalog, Layer.GOLD, results)
     return results

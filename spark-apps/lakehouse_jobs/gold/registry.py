@@ -1,21 +1,34 @@
 """The gold registry: each gold table declared once, with everything the pipeline needs.
 
-A gold table is a function that builds it from silver, decorated with its name, the silver
-tables it reads, its key, a description, and how it is refreshed: rewritten whole, or
-incrementally from silver's change data feed. The refresh engine, the naive benchmark,
-the Dremio automation and the tests all read this registry; nothing else names a gold table.
+A gold table is declared with its name, the silver tables it reads, its key, a description,
+and how it is refreshed:
+
+* ``additive`` tables (counts and sums per group) are declared by each source row's
+  *contribution*; the full build sums contributions per group, and a refresh sums the
+  change feed's contributions, signed (+ for new rows, - for old ones), and adds them to
+  the stored values. Its cost follows the change, not the table;
+* ``GroupRecompute`` tables (a max, a distinct count: not invertible) recompute only the
+  groups the change feed touches, and MERGE them;
+* the others are rewritten whole.
+
+The refresh engine, the naive benchmark, the Dremio automation and the tests all read
+this registry; nothing else names a gold table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
 
 # Reads a silver table (by dataset name) at the version the refresh pinned.
 ReadTable = Callable[[str], DataFrame]
+# Gives a measure's current value as a Column (in a build: the summed column; in a MERGE:
+# the stored value plus the change).
+Measure = Callable[[str], Column]
 
 
 class Build(Protocol):
@@ -37,7 +50,31 @@ class GroupRecompute:
     rebuild_on: tuple[str, ...] = ()
 
 
-Incremental = GroupRecompute
+@dataclass(frozen=True)
+class SignedDelta:
+    """Incremental refresh of an additive table from one source's change feed.
+
+    ``contributions`` maps source rows to the key columns plus one column per measure (what
+    the row adds to its group). ``count`` names the measure that counts rows: a group whose
+    count falls to zero is deleted. ``derived`` computes the other columns (averages) from
+    the measures.
+    """
+
+    source: str
+    contributions: Callable[[DataFrame], DataFrame]
+    measures: tuple[str, ...]
+    count: str
+    derived: Callable[[Measure], dict[str, Column]] = field(default=lambda _m: {})
+
+    def build(self, rows: DataFrame, key: tuple[str, ...]) -> DataFrame:
+        summed = (
+            self.contributions(rows).groupBy(*key).agg(*[F.sum(m).alias(m) for m in self.measures])
+        )
+        extra = self.derived(F.col)
+        return summed.select(*key, *self.measures, *[c.alias(n) for n, c in extra.items()])
+
+
+Incremental = GroupRecompute | SignedDelta
 
 
 @dataclass(frozen=True)
@@ -51,8 +88,10 @@ class GoldTable:
 
     @property
     def refresh(self) -> str:
-        """'incremental' (from the change feed, where it pays) or 'rewrite' (always whole)."""
-        return "incremental" if self.incremental is not None else "rewrite"
+        """'additive', 'groups' (recompute touched groups) or 'rewrite'."""
+        if isinstance(self.incremental, SignedDelta):
+            return "additive"
+        return "groups" if self.incremental is not None else "rewrite"
 
 
 class GoldRegistry:
@@ -61,6 +100,11 @@ class GoldRegistry:
     def __init__(self) -> None:
         self._tables: dict[str, GoldTable] = {}
 
+    def _add(self, table: GoldTable) -> None:
+        if table.name in self._tables:
+            raise ValueError(f"gold table {table.name!r} is declared twice")
+        self._tables[table.name] = table
+
     def table(
         self,
         name: str,
@@ -68,15 +112,39 @@ class GoldRegistry:
         sources: tuple[str, ...],
         key: tuple[str, ...],
         description: str,
-        incremental: Incremental | None = None,
+        incremental: GroupRecompute | None = None,
     ) -> Callable[[Build], Build]:
         """Decorator: declare the function as the build of gold table ``name``."""
 
         def register(build: Build) -> Build:
-            if name in self._tables:
-                raise ValueError(f"gold table {name!r} is declared twice")
-            self._tables[name] = GoldTable(name, sources, key, description, build, incremental)
+            self._add(GoldTable(name, sources, key, description, build, incremental))
             return build
+
+        return register
+
+    def additive(
+        self,
+        name: str,
+        *,
+        source: str,
+        key: tuple[str, ...],
+        description: str,
+        measures: tuple[str, ...],
+        count: str,
+        derived: Callable[[Measure], dict[str, Column]] = lambda _m: {},
+    ) -> Callable[[Callable[[DataFrame], DataFrame]], Callable[[DataFrame], DataFrame]]:
+        """Decorator: declare the function as the per-row contributions of an additive table."""
+
+        def register(
+            contributions: Callable[[DataFrame], DataFrame],
+        ) -> Callable[[DataFrame], DataFrame]:
+            strategy = SignedDelta(source, contributions, measures, count, derived)
+
+            def build(read: ReadTable, groups: DataFrame | None = None) -> DataFrame:
+                return strategy.build(read(source), key)
+
+            self._add(GoldTable(name, (source,), key, description, build, strategy))
+            return contributions
 
         return register
 
@@ -100,3 +168,9 @@ class GoldRegistry:
         """The gold tables whose sources are all among ``datasets``."""
         chosen = set(datasets)
         return tuple(t for t in self._tables.values() if set(t.sources) <= chosen)
+
+
+def average(total: Column, count: Column, scale: int = 6, precision: int = 19) -> Column:
+    """Spark's own ``avg`` of a decimal, from its sum and count: the same division and cast
+    (sum / count as decimal(20,0), cast to decimal(p+4, s+4)), so both give equal digits."""
+    return (total / count.cast("decimal(20,0)")).cast(f"decimal({precision},{scale})")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from lakehouse_jobs.gold.registry import GoldRegistry, GroupRecompute, ReadTable
+from lakehouse_jobs.gold.registry import GoldRegistry, GroupRecompute, Measure, ReadTable, average
 
 GOLD = GoldRegistry()
 
@@ -66,44 +66,66 @@ def revenue_by_nation_month(read: ReadTable, groups: DataFrame | None = None) ->
     )
 
 
-@GOLD.table(
+@GOLD.additive(
     "order_status_summary",
-    sources=("orders",),
+    source="orders",
     key=("o_orderstatus",),
     description="Orders and total price per order status",
+    measures=("order_count", "total_price"),
+    count="order_count",
 )
-def order_status_summary(read: ReadTable, groups: DataFrame | None = None) -> DataFrame:
-    return (
-        read("orders")
-        .groupBy("o_orderstatus")
-        .agg(
-            F.count(F.lit(1)).alias("order_count"),
-            F.sum("o_totalprice").alias("total_price"),
-        )
+def order_status_contributions(orders: DataFrame) -> DataFrame:
+    return orders.select(
+        "o_orderstatus",
+        F.lit(1).cast("bigint").alias("order_count"),
+        F.col("o_totalprice").alias("total_price"),
     )
 
 
-@GOLD.table(
+def _pricing_averages(measure: Measure) -> dict[str, Column]:
+    count = measure("count_order")
+    return {
+        "avg_qty": average(measure("sum_qty"), count),
+        "avg_price": average(measure("sum_base_price"), count),
+        "avg_disc": average(measure("sum_discount"), count),
+    }
+
+
+@GOLD.additive(
     "pricing_summary",
-    sources=("lineitem",),
+    source="lineitem",
     key=("l_returnflag", "l_linestatus"),
-    description="TPC-H Q1 pricing summary report (ship date <= 1998-09-02)",
+    description="TPC-H Q1 pricing summary report (ship date <= 1998-09-02); sum_discount is "
+    "kept so the averages can be refreshed from changes",
+    measures=(
+        "sum_qty",
+        "sum_base_price",
+        "sum_disc_price",
+        "sum_charge",
+        "sum_discount",
+        "count_order",
+    ),
+    count="count_order",
+    derived=_pricing_averages,
 )
-def pricing_summary(read: ReadTable, groups: DataFrame | None = None) -> DataFrame:
-    lineitem = read("lineitem").where(
-        F.col("l_shipdate") <= F.lit(Q1_SHIP_DATE_CUTOFF).cast("date")
-    )
+def pricing_contributions(lineitem: DataFrame) -> DataFrame:
+    shipped = lineitem.where(F.col("l_shipdate") <= F.lit(Q1_SHIP_DATE_CUTOFF).cast("date"))
     disc_price = F.col("l_extendedprice") * (F.lit(1) - F.col("l_discount"))
-    return lineitem.groupBy("l_returnflag", "l_linestatus").agg(
-        F.sum("l_quantity").alias("sum_qty"),
-        F.sum("l_extendedprice").alias("sum_base_price"),
-        F.sum(disc_price).alias("sum_disc_price"),
-        F.sum(disc_price * (F.lit(1) + F.col("l_tax"))).alias("sum_charge"),
-        F.avg("l_quantity").alias("avg_qty"),
-        F.avg("l_extendedprice").alias("avg_price"),
-        F.avg("l_discount").alias("avg_disc"),
-        F.count(F.lit(1)).alias("count_order"),
+    return shipped.select(
+        "l_returnflag",
+        "l_linestatus",
+        F.col("l_quantity").alias("sum_qty"),
+        F.col("l_extendedprice").alias("sum_base_price"),
+        disc_price.alias("sum_disc_price"),
+        (disc_price * (F.lit(1) + F.col("l_tax"))).alias("sum_charge"),
+        F.col("l_discount").alias("sum_discount"),
+        F.lit(1).cast("bigint").alias("count_order"),
     )
+
+
+def locations_touched(read: ReadTable, changes: dict[str, DataFrame]) -> DataFrame:
+    """Locations whose users changed (old and new location of a moved user)."""
+    return changes["users"].select("location").distinct()
 
 
 @GOLD.table(
@@ -111,13 +133,15 @@ def pricing_summary(read: ReadTable, groups: DataFrame | None = None) -> DataFra
     sources=("users",),
     key=("location",),
     description="Users and the latest activity per location",
+    incremental=GroupRecompute(locations_touched),
 )
 def users_by_location(read: ReadTable, groups: DataFrame | None = None) -> DataFrame:
-    return (
-        read("users")
-        .groupBy("location")
-        .agg(
-            F.count(F.lit(1)).alias("user_count"),
-            F.max("timestamp").alias("last_seen"),
+    users = read("users")
+    if groups is not None:
+        users = users.join(
+            F.broadcast(groups), users["location"].eqNullSafe(groups["location"]), "left_semi"
         )
+    return users.groupBy("location").agg(
+        F.count(F.lit(1)).alias("user_count"),
+        F.max("timestamp").alias("last_seen"),
     )

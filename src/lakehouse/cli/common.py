@@ -7,8 +7,10 @@ Only Typer, click and the standard library are imported here at module level, so
 
 from __future__ import annotations
 
+import os
 import traceback
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
@@ -37,7 +39,8 @@ def error_console() -> Console:
 
 
 def _stack_names() -> list[str]:
-    return sorted(p.name.split(".")[1] for p in REPO_ROOT.glob("Pulumi.*.yaml")) or ["dev"]
+    folder = Path(os.environ.get("LAKEHOUSE_STACK_DIR") or REPO_ROOT)
+    return sorted(p.name.split(".")[1] for p in folder.glob("Pulumi.*.yaml")) or ["dev"]
 
 
 # The choices are read once, from the stack files beside the project, when the CLI loads.

@@ -23,6 +23,7 @@ def _deploy(action: str, stack: str) -> None:
         deploy.Action(action),
         stack,
         log=lambda line: console().print(line, end="", markup=False, highlight=False),
+        color=console().is_terminal,
     )
     if action == "up":
         for key, value in outputs.items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -112,7 +114,11 @@ def _run_on_cluster(
     cluster = Cluster(cfg.kube_context)
     image = cfg.images.resolve(cfg.images.job, job_image_ref())
     settings = job_settings(cfg, image, managed_by="lakehouse-cli")
-    with console().status("submitting") as status:
+    with (
+        pipeline_lease(cluster, settings.namespace) as holder,
+        console().status("submitting") as status,
+    ):
+        settings = settings.with_(lease_holder=holder)
 
         def on_state(name: str, state: str) -> None:
             status.update(f"{name}: {state}")
@@ -143,3 +149,80 @@ def _refresh_dremio(cfg: Any, cluster: Any, dremio_url: str | None) -> None:
     console().log(f"Dremio: {len(done)} table(s) promoted or refreshed")
     for table, outcome in failed.items():
         console().log(f"Dremio: {table} {outcome}")
+
+
+@pipeline_app.command("maintain")
+def pipeline_maintain(
+    stack: Stack = "dev",
+    local: Annotated[
+        bool, typer.Option("--local", help="on this machine, against the local MinIO")
+    ] = False,
+    endpoint: Endpoint = None,
+    access_key: AccessKey = None,
+    secret_key: SecretKey = None,
+    bucket: Bucket = None,
+    retain_hours: Annotated[
+        float | None,
+        typer.Option(min=0, help="time-travel window VACUUM keeps (default: the stack's)"),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="seconds to wait on the cluster")] = 3600,
+) -> None:
+    """Compact small files, checkpoint, and VACUUM what neither time travel nor gold needs.
+
+    The cluster runs the same step daily (a suspended schedule on dev); run it by hand after
+    many small batches. Never while a pipeline run writes: it is one more writer.
+    """
+    from lakehouse import targets
+    from lakehouse.local.runner import LocalPipeline
+
+    if local or endpoint:
+        lake = targets.resolve(
+            local=local and not endpoint, stack=None, endpoint=endpoint,
+            access_key=access_key, secret_key=secret_key, bucket=bucket,
+        )  # fmt: skip
+        with (
+            console().status("compacting, checkpointing, vacuuming"),
+            LocalPipeline(lake.endpoint, lake.bucket) as pipeline,
+        ):
+            results = pipeline.maintain(None, 168.0 if retain_hours is None else retain_hours)
+        for r in results:
+            console().print(f"  {r['table_name']:34} {r['note']}")
+        return
+    from lakehouse.ops import pipeline_run
+    from lakehouse.ops.cluster import Cluster
+    from lakehouse.ops.stacks import load_stack_config
+    from lakehouse_core.catalog import MAINTENANCE_STEP
+    from lakehouse_core.images import job_image_ref
+    from lakehouse_core.spark_applications import job_settings
+
+    cfg = load_stack_config(stack)
+    cluster = Cluster(cfg.kube_context)
+    settings = job_settings(
+        cfg, cfg.images.resolve(cfg.images.job, job_image_ref()), "lakehouse-cli"
+    )
+    if retain_hours is not None:
+        settings = settings.with_(retain_hours=retain_hours)
+    with pipeline_lease(cluster, settings.namespace) as holder:
+        runs = pipeline_run.run(
+            cluster, settings.with_(lease_holder=holder), MAINTENANCE_STEP,
+            on_state=lambda n, s: console().log(f"{n}: {s}"), timeout=timeout,
+        )  # fmt: skip
+    for run in runs:
+        console().log(f"maintenance: {run.name} {run.state} in {run.seconds:.0f}s")
+        for r in run.results:
+            console().print(f"  {r['table_name']:34} {r['note']}")
+
+
+@contextmanager
+def pipeline_lease(cluster: Any, namespace: str) -> Iterator[str]:
+    """Hold the pipeline's Lease while this CLI run writes; yields the holder's identity."""
+    import os
+    import socket
+
+    from lakehouse.ops.cluster import KubernetesLeaseApi
+    from lakehouse_core.names import PIPELINE_LEASE
+    from lakehouse_jobs.lease import Lease
+
+    identity = f"cli/{socket.gethostname()}/{os.getpid()}"
+    with Lease(KubernetesLeaseApi(cluster), namespace, PIPELINE_LEASE, identity):
+        yield identity

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -69,9 +69,15 @@ def generate(
     settings: GeneratorSettings,
     change_batches: int,
     catalog: LakeCatalog = CATALOG,
+    *,
     log: Callable[[str], None] = print,
+    batch_fractions: Mapping[int, float] | None = None,
 ) -> GenerationReport:
-    """Make sure landing holds the snapshot and ``change_batches`` change batches."""
+    """Make sure landing holds the snapshot and ``change_batches`` change batches.
+
+    ``batch_fractions`` gives some batches their own share of orders to change (the
+    benchmark's fixed-size batch); the others use ``settings.fraction``.
+    """
     if change_batches < 0:
         raise ValueError(f"--change-batches must be >= 0, got {change_batches}")
     store.ensure_bucket()
@@ -107,6 +113,7 @@ def generate(
                 fraction=settings.fraction,
             )
             for batch_id in range(SNAPSHOT_BATCH + 1, SNAPSHOT_BATCH + 1 + change_batches):
+                generator.fraction = (batch_fractions or {}).get(batch_id, settings.fraction)
                 batch = generator.next_batch(batch_id)
                 report.change_counts[batch_id] = batch.counts()
                 for name, rows in (("orders", batch.orders), ("lineitem", batch.lineitem)):

@@ -88,6 +88,28 @@ def ensure_minio_binary(log: Callable[[str], None] = print) -> Path:
     return find_minio_binary() or build_minio_binary(log)
 
 
+def ensure_mc_binary(log: Callable[[str], None] = print) -> Path:
+    """The MinIO client at the mc image's pinned commit (``$MC_BINARY``, or built once).
+
+    The tests run the provisioning Job's own script with it against a local MinIO, so the
+    policies and users are proven on a real server without a cluster.
+    """
+    explicit = os.environ.get("MC_BINARY")
+    if explicit:
+        if not os.access(explicit, os.X_OK):
+            raise MinioUnavailable(
+                f"MC_BINARY={explicit} is not an executable file",
+                hint="point it at an mc binary, or unset it to let the project build one",
+            )
+        return Path(explicit)
+    from lakehouse.localcluster import gobuild, programs
+
+    if not gobuild.is_built(programs.MC):
+        log("building the MinIO client once from the Go module proxy (about a minute)")
+        gobuild.build(programs.MC, log)
+    return gobuild.binary(programs.MC, "mc")
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

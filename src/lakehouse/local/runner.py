@@ -14,6 +14,7 @@ from dataclasses import asdict
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from lakehouse.local.lock import LakeLock
 from lakehouse.local.spark import LocalSpark, local_session
 from lakehouse.s3 import S3Endpoint
 from lakehouse_core.catalog import CATALOG, LakeCatalog, layers_for
@@ -37,6 +38,7 @@ class LocalPipeline:
         extra_conf: dict[str, str] | None = None,
     ) -> None:
         self.catalog: LakeCatalog = CATALOG.with_bucket(bucket)
+        self.endpoint = endpoint
         self.settings = LocalSpark(
             endpoint, cores=cores, driver_memory=driver_memory, extra_conf=extra_conf or {}
         )
@@ -61,13 +63,30 @@ class LocalPipeline:
 
         self.catalog.select_datasets(list(datasets) if datasets else None)  # names checked
         results: list[dict[str, Any]] = []
-        for step in layers_for(layer):
-            on_start(step.value)
-            started = time.monotonic()
-            done = [asdict(r) for r in run_layers(self.spark, self.catalog, step.value, datasets)]
-            on_layer(step.value, time.monotonic() - started, done)
-            results += done
+        with self.lock():
+            for step in layers_for(layer):
+                on_start(step.value)
+                started = time.monotonic()
+                done = [
+                    asdict(r) for r in run_layers(self.spark, self.catalog, step.value, datasets)
+                ]
+                on_layer(step.value, time.monotonic() - started, done)
+                results += done
         return results
+
+    def lock(self) -> LakeLock:
+        """This machine's lock on the lake: one writer at a time (see lakehouse.local.lock)."""
+        return LakeLock(self.endpoint.url, self.catalog.bucket)
+
+    def maintain(
+        self, datasets: Sequence[str] | None = None, retain_hours: float = 168.0
+    ) -> list[dict[str, Any]]:
+        """Compact, checkpoint and vacuum (see lakehouse_jobs.maintenance)."""
+        from lakehouse_jobs.main import run_maintenance
+
+        with self.lock():
+            found = run_maintenance(self.spark, self.catalog, datasets, retain_hours)
+        return [asdict(r) for r in found]
 
     def close(self) -> None:
         if self._spark is not None:

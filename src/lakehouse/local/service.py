@@ -37,7 +37,9 @@ class LocalLakeNotRunning(LakehouseError):
 
 
 def state_dir() -> Path:
-    return cache_dir() / "local"
+    """``$LAKEHOUSE_LOCAL_DIR``, else ``<cache>/local``: the state file, log and data."""
+    explicit = os.environ.get("LAKEHOUSE_LOCAL_DIR")
+    return Path(explicit) if explicit else cache_dir() / "local"
 
 
 def state_file() -> Path:

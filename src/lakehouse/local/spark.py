@@ -8,8 +8,10 @@ once and checksum-verified: the same files the job image bakes in) and the S3A e
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lakehouse.s3 import S3Endpoint
@@ -59,10 +61,23 @@ class LocalSpark:
             # Tables are addressed by path; keep Spark's empty default warehouse out of the cwd.
             "spark.sql.warehouse.dir": f"{tempfile.gettempdir()}/lakehouse-spark-warehouse",
         }
+        # Python workers import the jobs (a UDF lives there) as the image's PYTHONPATH lets
+        # them in the cluster; here, from wherever this checkout keeps them.
+        conf["spark.executorEnv.PYTHONPATH"] = os.pathsep.join(_job_code_paths())
         if self.s3 is not None:
             conf.update({f"spark.hadoop.{k}": v for k, v in s3a_hadoop_conf(self.s3).items()})
         conf.update(self.extra_conf)
         return conf
+
+
+def _job_code_paths() -> list[str]:
+    import lakehouse_core
+    import lakehouse_jobs
+
+    folders = [
+        Path(str(m.__file__)).resolve().parent.parent for m in (lakehouse_jobs, lakehouse_core)
+    ]
+    return list(dict.fromkeys(str(f) for f in folders))
 
 
 def local_session(app_name: str, settings: LocalSpark) -> SparkSession:

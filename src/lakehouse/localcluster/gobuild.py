@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lakehouse_core.errors import LakehouseError
 from lakehouse_core.paths import cache_dir
 
 Log = Callable[[str], None]
@@ -33,7 +34,7 @@ Log = Callable[[str], None]
 LocalVersion = Callable[[str], str | None]
 
 
-class GoBuildError(RuntimeError):
+class GoBuildError(LakehouseError):
     """A Go build failed; the message carries the end of the compiler's output."""
 
 
@@ -77,8 +78,9 @@ class GoTarget:
             "copy": self.copy_module,
             "generate": sorted(self.generate),
             "cgo": self.cgo,
-            "unlisted": list(self.unlisted_in_sumdb),
         }
+        if self.unlisted_in_sumdb:
+            spec["unlisted"] = list(self.unlisted_in_sumdb)
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -132,8 +134,8 @@ def require_go() -> str:
     go = shutil.which("go")
     if go is None:
         raise GoBuildError(
-            "Go is needed to build the local cluster's programs but is not installed: install "
-            "Go 1.26 or newer (https://go.dev/dl/)"
+            "Go is needed to build the local cluster's programs but is not installed",
+            hint="install Go 1.26 or newer (https://go.dev/dl/) and put `go` on PATH",
         )
     return go
 
@@ -145,7 +147,8 @@ def _run(command: list[str], cwd: Path, env: Mapping[str, str], what: str) -> st
     if result.returncode != 0:
         raise GoBuildError(
             f"{what} failed (exit {result.returncode}): {' '.join(command)}\n"
-            f"{(result.stderr or result.stdout)[-4000:]}"
+            f"{(result.stderr or result.stdout)[-4000:]}",
+            hint="the compiler's last lines are above; a module the proxy refuses is named there",
         )
     return result.stdout
 
@@ -163,7 +166,10 @@ def download(module: str, version: str, env: Mapping[str, str]) -> dict[str, str
     )
     info = json.loads(out)
     if info.get("Error"):
-        raise GoBuildError(f"{module}@{version}: {info['Error']}")
+        raise GoBuildError(
+            f"{module}@{version}: {info['Error']}",
+            hint="check the version in lakehouse_core/versions.py against the module proxy",
+        )
     return {k: str(v) for k, v in info.items()}
 
 
@@ -292,6 +298,11 @@ def build(target: GoTarget, log: Log = print) -> dict[str, Path]:
         _copy_module(target, Path(info["Dir"]), work, replaces)
     else:
         _write_wrapper(target, work, go_mod, replaces)
+        # The target's own go.sum (verified with the module itself) lists its dependencies'
+        # hashes, some of which the checksum database was never asked for.
+        upstream_sum = Path(info["Dir"]) / "go.sum"
+        if upstream_sum.is_file():
+            (work / "go.sum").write_text(upstream_sum.read_text())
     _run([go, "mod", "tidy"], work, env, f"resolving the modules of {target.name}")
     out.mkdir(parents=True, exist_ok=True)
     for name, package in target.binaries.items():

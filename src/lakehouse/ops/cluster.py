@@ -8,6 +8,7 @@ not answer, an object that is not there yet, a permission the user lacks) surfac
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -73,7 +74,10 @@ class Cluster:
 
         self.context_name = context or "(current)"
         try:
-            config.load_kube_config(context=context)  # type: ignore[no-untyped-call]
+            # The client reads $KUBECONFIG once, when it is imported; read it now instead.
+            config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=os.environ.get("KUBECONFIG") or None, context=context
+            )
         except (config.ConfigException, FileNotFoundError) as err:
             raise ClusterError(
                 f"cannot use kubeconfig context {self.context_name}: {err}",
@@ -85,6 +89,14 @@ class Cluster:
         self.apps: Any = client.AppsV1Api()
         self.custom: Any = client.CustomObjectsApi()
         self.coordination: Any = client.CoordinationV1Api()
+        self.api_client: Any = client.ApiClient()
+
+    @_api_call
+    def check_reachable(self) -> None:
+        """Raise a ClusterError unless the API server answers (its cheap /version call)."""
+        from kubernetes import client
+
+        client.VersionApi().get_code(_request_timeout=10)
 
     @_api_call
     def secret(self, namespace: str, name: str) -> dict[str, str]:
@@ -119,6 +131,27 @@ class Cluster:
         )
 
     @_api_call
+    def delete_application(self, namespace: str, name: str) -> None:
+        self.custom.delete_namespaced_custom_object(
+            SPARK_GROUP, SPARK_API_VERSION, namespace, "sparkapplications", name
+        )
+
+    def pod_waiting(self, namespace: str, pod: str) -> tuple[str, str] | None:
+        """(reason, message) of the pod's first container that waits, if any (None if the
+        pod is not there yet or nothing waits)."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            status = self.core.read_namespaced_pod_status(pod, namespace).status
+        except ApiException:
+            return None
+        for container in status.container_statuses or []:
+            waiting = container.state.waiting if container.state else None
+            if waiting is not None and waiting.reason:
+                return str(waiting.reason), str(waiting.message or "")
+        return None
+
+    @_api_call
     def applications(self, namespace: str) -> list[dict[str, Any]]:
         found = self.custom.list_namespaced_custom_object(
             SPARK_GROUP,
@@ -147,3 +180,47 @@ class Cluster:
     @_api_call
     def deployments(self, namespace: str) -> list[Any]:
         return list(self.apps.list_namespaced_deployment(namespace).items)
+
+
+class KubernetesLeaseApi:
+    """The Lease API of ``lakehouse_jobs.lease`` through the official client."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+
+    def get(self, namespace: str, name: str) -> dict[str, Any] | None:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            obj = self.cluster.coordination.read_namespaced_lease(name, namespace)
+        except ApiException as err:
+            if err.status == 404:
+                return None
+            raise
+        return dict(self.cluster.api_client.sanitize_for_serialization(obj))
+
+    def create(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._write(
+            lambda: self.cluster.coordination.create_namespaced_lease(namespace, body)
+        )
+
+    def replace(self, namespace: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._write(
+            lambda: self.cluster.coordination.replace_namespaced_lease(name, namespace, body)
+        )
+
+    def _write(self, call: Callable[[], Any]) -> dict[str, Any]:
+        from kubernetes.client.exceptions import ApiException
+
+        from lakehouse_jobs.lease import Conflict
+
+        try:
+            return dict(self.cluster.api_client.sanitize_for_serialization(call()))
+        except ApiException as err:
+            if err.status == 409:
+                raise Conflict(str(err.reason)) from None
+            raise ClusterError(
+                f"the cluster refused the pipeline's Lease ({err.status} {err.reason})",
+                hint="the kubeconfig's user needs get/create/update on leases in the jobs "
+                "namespace",
+            ) from None

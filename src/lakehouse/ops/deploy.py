@@ -64,43 +64,51 @@ def workspace_env() -> dict[str, str]:
     }
 
 
-def select_stack(stack: str, root: Path = REPO_ROOT) -> Any:
+def select_stack(stack: str, root: Path | None = None) -> Any:
     """The stack, created in the backend on first use, running the program inline."""
     from pulumi import automation as auto
 
+    from lakehouse.ops.stacks import stack_dir
     from lakehouse_infra.program import deploy
 
     tools.require("pulumi")
+    root = root or stack_dir()
     options = auto.LocalWorkspaceOptions(work_dir=str(root), env_vars=workspace_env())
     return auto.create_or_select_stack(
         stack_name=stack, project_name=PROJECT, program=deploy, opts=options
     )
 
 
-def set_secret(stack: str, key: str, value: str, root: Path = REPO_ROOT) -> None:
+def set_secret(stack: str, key: str, value: str, root: Path | None = None) -> None:
     """``pulumi config set --secret lakehouse:<key>``, into Pulumi.<stack>.yaml."""
     from pulumi import automation as auto
 
     select_stack(stack, root).set_config(f"{PROJECT}:{key}", auto.ConfigValue(value, secret=True))
 
 
-def run(action: Action, stack: str, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run ``action`` on ``stack``; returns the stack outputs (secrets stay masked)."""
+def run(
+    action: Action, stack: str, log: Callable[[str], None] = print, *, color: bool = False
+) -> dict[str, Any]:
+    """Run ``action`` on ``stack``; returns the stack outputs (secrets stay masked).
+
+    ``color`` only for a terminal: Pulumi's escape codes would litter logs and error text.
+    """
     from pulumi import automation as auto
 
     from lakehouse.ops.stacks import load_stack_config
 
     load_stack_config(stack)  # a bad value stops here, before Pulumi runs
     target = select_stack(stack)
+    colors = "always" if color else "never"
     try:
         if action is Action.UP:
-            target.up(on_output=log, color="always")
+            target.up(on_output=log, color=colors)
         elif action is Action.PREVIEW:
-            target.preview(on_output=log, color="always")
+            target.preview(on_output=log, color=colors)
         elif action is Action.REFRESH:
-            target.refresh(on_output=log, color="always")
+            target.refresh(on_output=log, color=colors)
         else:
-            target.destroy(on_output=log, color="always")
+            target.destroy(on_output=log, color=colors)
     except auto.errors.CommandError as err:
         raise DeployError(
             f"pulumi {action.value} of stack {stack} failed:\n{str(err)[-3000:]}",

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import tenacity
 
-from lakehouse_core.catalog import layers_for
+from lakehouse_core.catalog import MAINTENANCE_STEP, layers_for
 from lakehouse_core.errors import LakehouseError
 from lakehouse_core.names import JOB_RESULT_PREFIX
 from lakehouse_core.spark_applications import JobSettings, spark_application
@@ -36,6 +36,14 @@ class ApplicationsApi(Protocol):
     def create_application(self, app: dict[str, Any]) -> None: ...
     def application(self, namespace: str, name: str) -> dict[str, Any]: ...
     def pod_log(self, namespace: str, pod: str, tail: int | None = None) -> str: ...
+    def pod_waiting(self, namespace: str, pod: str) -> tuple[str, str] | None: ...
+    def delete_application(self, namespace: str, name: str) -> None: ...
+
+
+# A driver pod waiting for one of these will never start by itself.
+STUCK_REASONS = frozenset(
+    {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError"}
+)
 
 
 @dataclass
@@ -74,6 +82,29 @@ def results_from_log(log: str) -> list[dict[str, Any]]:
     return results
 
 
+def _fail_if_stuck(cluster: ApplicationsApi, namespace: str, app: dict[str, Any]) -> None:
+    """A driver that cannot start (its image is missing, a Secret it names is absent) never
+    will: say so now, and remove the application (it wrote nothing) so the next run may
+    start, instead of polling until the timeout."""
+    pod = driver_pod(app)
+    waiting = cluster.pod_waiting(namespace, pod)
+    if waiting is None or waiting[0] not in STUCK_REASONS:
+        return
+    reason, message = waiting
+    name = app["metadata"]["name"]
+    cluster.delete_application(namespace, name)
+    image = app.get("spec", {}).get("image", "")
+    raise PipelineFailed(
+        f"{name} cannot start: its driver pod {pod} is in {reason} ({message[:300]}); the "
+        "application was deleted, nothing was written",
+        hint=f"is the image {image} on the cluster's node? `lakehouse image build` builds it "
+        "and `lakehouse image load` puts it on kind (on the local cluster: "
+        "`lakehouse localcluster build`)"
+        if "Image" in reason
+        else f"`kubectl -n {namespace} describe pod {pod}` says what it waits for",
+    )
+
+
 def wait_for(
     cluster: ApplicationsApi,
     namespace: str,
@@ -93,6 +124,8 @@ def wait_for(
         if state != seen["state"]:
             on_state(name, state or "NEW")
             seen["state"] = state
+        if state in ("SUBMITTED", "PENDING_RERUN", ""):
+            _fail_if_stuck(cluster, namespace, app)
         return app
 
     retrying = tenacity.Retrying(
@@ -131,9 +164,12 @@ def run(
         )
     runs = []
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    for step in layers_for(layer):
-        name = f"lakehouse-{step.value}-{stamp}"
-        cluster.create_application(spark_application(step.value, settings, name=name))
+    steps = (
+        [MAINTENANCE_STEP] if layer == MAINTENANCE_STEP else [s.value for s in layers_for(layer)]
+    )
+    for step in steps:
+        name = f"lakehouse-{step}-{stamp}"
+        cluster.create_application(spark_application(step, settings, name=name))
         started = time.monotonic()
         app = wait_for(
             cluster,
@@ -146,9 +182,7 @@ def run(
         )
         state = state_of(app)
         log = cluster.pod_log(settings.namespace, driver_pod(app))
-        runs.append(
-            LayerRun(step.value, name, state, time.monotonic() - started, results_from_log(log))
-        )
+        runs.append(LayerRun(step, name, state, time.monotonic() - started, results_from_log(log)))
         if state != "COMPLETED":
             message = app.get("status", {}).get("applicationState", {}).get("errorMessage", "")
             tail = "\n".join(log.splitlines()[-40:])

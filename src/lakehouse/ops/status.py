@@ -29,12 +29,12 @@ def http_check(component: str, url: str, expect: str | None = None) -> Component
 def workload_check(
     cluster: Any, component: str, namespace: str, kind: str, name: str
 ) -> ComponentHealth:
+    from lakehouse.ops.cluster import ClusterError
+
     try:
         ready, wanted = cluster.ready_replicas(namespace, kind, name)
-    except Exception as err:
-        return ComponentHealth(
-            component, False, f"{kind} {namespace}/{name}: {err.__class__.__name__}"
-        )
+    except ClusterError as err:
+        return ComponentHealth(component, False, err.message)
     return ComponentHealth(
         component,
         ready == wanted and wanted > 0,
@@ -43,10 +43,12 @@ def workload_check(
 
 
 def deployments_check(cluster: Any, component: str, namespace: str) -> ComponentHealth:
+    from lakehouse.ops.cluster import ClusterError
+
     try:
         items = cluster.deployments(namespace)
-    except Exception as err:
-        return ComponentHealth(component, False, f"{namespace}: {err.__class__.__name__}")
+    except ClusterError as err:
+        return ComponentHealth(component, False, err.message)
     if not items:
         return ComponentHealth(component, False, f"no Deployments in {namespace}")
     parts = [f"{d.metadata.name} {d.status.ready_replicas or 0}/{d.spec.replicas}" for d in items]
@@ -55,8 +57,14 @@ def deployments_check(cluster: Any, component: str, namespace: str) -> Component
 
 
 def check_all(cfg: Any, cluster: Any) -> list[ComponentHealth]:
-    """Every component of a deployed stack (``cfg``: its StackConfig)."""
+    """Every component of a deployed stack (``cfg``: its StackConfig).
+
+    An API server that does not answer stops here with one error, rather than as the same
+    failure in every row.
+    """
     from lakehouse_core import names
+
+    cluster.check_reachable()
 
     ingress = cfg.ingress
     return [

@@ -12,6 +12,7 @@ Faults a test can inject (``Faults``): answer 503 to the next N requests, or ans
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 import threading
@@ -26,6 +27,8 @@ import pyarrow as pa
 
 from lakehouse_dremio_double import sql
 from lakehouse_dremio_double.catalog import ApiError, Catalog, iso, now_ms
+
+log = logging.getLogger(__name__)
 
 PASSWORD_RULE = re.compile(r"(?=.*[0-9])(?=.*[a-zA-Z]).{8,}")
 PASSWORD_MESSAGE = (
@@ -272,6 +275,10 @@ class DremioHandler(BaseHTTPRequestHandler):
             status, answer = self._route(method, parsed.path, parse_qs(parsed.query), body)
         except ApiError as err:
             self._send(err.status, err.body())
+            return
+        except Exception as err:  # what Dremio's generic exception mapper answers
+            log.exception("%s %s failed", method, parsed.path)
+            self._send(500, {"errorMessage": str(err), "moreInfo": "", "stackTrace": []})
             return
         if isinstance(answer, str) and answer.startswith("{"):
             self._send_text(status, answer)  # pre-rendered JSON (results pages)

@@ -1,0 +1,195 @@
+"""The local cluster test bed, from nothing to a queried lakehouse and back to nothing.
+
+``make cluster-test`` (marker ``cluster``; root; not part of ``make test``). The session
+fixture builds what is missing (cached), creates the node, and deletes it at the end; every
+command a user would run runs *inside* the bed (its network namespace, its /etc/hosts),
+through the project's own CLI. A timeline and the peak memory of everything the bed runs
+are printed at the end and written to bench/cluster-test.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lakehouse.localcluster import bed, netns, node
+from lakehouse.localcluster.daemons import cmdline
+from lakehouse.localcluster.layout import Layout
+from lakehouse_core.paths import REPO_ROOT
+
+RESULTS = REPO_ROOT / "bench" / "cluster-test.json"
+
+
+def password(prefix: str = "") -> str:
+    """Letters and digits Dremio and MinIO accept, with what a hand-set one may start with."""
+    return f"{prefix}{secrets.token_urlsafe(18).replace('-', 'x').replace('_', 'y')}a1"
+
+
+@dataclass
+class Timeline:
+    started: float = field(default_factory=time.monotonic)
+    marks: list[tuple[str, float]] = field(default_factory=list)
+
+    def mark(self, what: str) -> None:
+        seconds = time.monotonic() - self.started
+        self.marks.append((what, seconds))
+        print(f"[{seconds:7.1f}s] {what}", flush=True)
+
+
+class MemorySampler:
+    """Peak resident memory of the bed: its daemons and every process in its cgroups."""
+
+    def __init__(self, lay: Layout) -> None:
+        self.lay = lay
+        self.peak_mib = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _rss_mib(self) -> float:
+        pids = {p for p in node.Node(self.lay).status().values() if p} | set(node.cgroup_pids())
+        total = 0
+        for pid in pids:
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            except OSError:
+                continue
+        return total / 1024
+
+    def _run(self) -> None:
+        while not self._stop.wait(2):
+            self.peak_mib = max(self.peak_mib, self._rss_mib())
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@dataclass
+class Bed:
+    lay: Layout
+    stack_dir: Path
+    env: dict[str, str]
+    timeline: Timeline
+    secrets: dict[str, str]
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def run(
+        self, *command: str, check: bool = True, timeout: float = 1800, cwd: Path | None = None
+    ) -> str:
+        argv = list(command)
+        if cwd is not None:
+            argv = ["sh", "-c", 'cd "$1" && shift && exec "$@"', "cd", str(cwd), *argv]
+        result = bed.run_inside(argv, env=self.env, check=False, timeout=timeout, lay=self.lay)
+        output = (result.stdout or "") + (result.stderr or "")
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"`{' '.join(command)}` ended {result.returncode}:\n{output[-6000:]}"
+            )
+        return output
+
+    def lakehouse(self, *args: str, check: bool = True, timeout: float = 3600) -> str:
+        return self.run(
+            str(Path(sys.executable).parent / "lakehouse"), *args, check=check, timeout=timeout
+        )
+
+    def pulumi(self, *args: str) -> str:
+        """The pulumi CLI on the dev stack, in the stack folder: ``pulumi config set ...``."""
+        words = 0
+        while words < len(args) and words < 2 and not args[words].startswith("-"):
+            words += 1
+        argv = [*args[:words], "--stack", "dev", *args[words:]]
+        return self.run("pulumi", *argv, cwd=self.stack_dir)
+
+    def kubectl(self, *args: str, check: bool = True) -> str:
+        return self.run(node.kubectl_path(), *args, check=check)
+
+    def kubectl_json(self, *args: str) -> Any:
+        return json.loads(self.kubectl(*args, "-o", "json"))
+
+
+@pytest.fixture(scope="session")
+def the_bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
+    if os.geteuid() != 0:
+        pytest.fail("the local cluster needs root (namespaces, mounts, cgroups)")
+    charts = bed.charts_dir()  # a clear error when the pinned charts are not at hand
+    lay = Layout.default()
+    timeline = Timeline()
+    if netns.exists() or lay.root.exists():
+        bed.delete(lambda m: print(m, flush=True), lay)  # leftovers of an interrupted run
+    bed.build(lambda m: print(m, flush=True))
+    build_seconds = time.monotonic() - timeline.started
+    timeline.started = time.monotonic()  # the timeline counts from cached binaries
+    sampler = MemorySampler(lay)
+    sampler.start()
+    work = tmp_path_factory.mktemp("bed")
+    stack_dir = work / "stacks"
+    stack_dir.mkdir()
+    # The stack files, copied (the test sets secrets in them); the program stays where it is.
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml"):
+        shutil.copy2(REPO_ROOT / name, stack_dir / name)
+    (stack_dir / "infra").symlink_to(REPO_ROOT / "infra")
+    env = {
+        "LAKEHOUSE_STACK_DIR": str(stack_dir),
+        "LAKEHOUSE_CHARTS_DIR": charts,
+        "PULUMI_BACKEND_URL": f"file://{work / 'state'}",
+        "PULUMI_CONFIG_PASSPHRASE": secrets.token_hex(16),
+        "HOME": str(work / "home"),
+    }
+    (work / "state").mkdir()
+    (work / "home").mkdir()
+    the = Bed(lay, stack_dir, env, timeline, {})
+    the.facts["build_seconds_before_the_timeline"] = round(build_seconds)
+    try:
+        bed.create(lambda m: print(m, flush=True), lay)
+        timeline.mark("node Ready with DNS and storage")
+        yield the
+    finally:
+        sampler.stop()
+        stopped = bed.delete(lambda m: print(m, flush=True), lay)
+        timeline.mark("local cluster deleted")
+        left = bed.leftover_processes(lay)
+        the.facts["processes stopped by delete"] = len(stopped)
+        report(the, sampler.peak_mib, left)
+        assert not left, f"processes left after delete: {left}"
+        assert not netns.exists(), "the namespace outlived delete"
+        assert not node.mounts_below(lay.root), "mounts outlived delete"
+
+
+def report(the: Bed, peak_mib: float, left: list[str]) -> None:
+    print("\ntimeline (from cached binaries):")
+    for what, seconds in the.timeline.marks:
+        print(f"  {seconds:7.1f}s  {what}")
+    print(f"peak memory of the bed: {peak_mib / 1024:.2f} GiB")
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "timeline_seconds": dict(the.timeline.marks),
+                "peak_memory_mib": round(peak_mib),
+                "facts": the.facts,
+                "left_running_after_delete": left,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+
+
+def running_commands() -> list[str]:
+    return [" ".join(cmdline(int(p.name))) for p in Path("/proc").iterdir() if p.name.isdigit()]

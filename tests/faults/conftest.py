@@ -1,0 +1,293 @@
+"""Faults injected into real runs: a 4-server MinIO (one erasure set, EC:2), real Spark.
+
+Every scenario works in its own bucket. The landing data (TPC-H SF 0.01: a snapshot and
+two change batches, plus the users) is generated once into a staging bucket and copied in
+batch by batch (server-side copies). After each fault the lake is checked against the
+DuckDB oracle computed from the same landing files; the session ends with one summary line
+and writes bench/faults.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lakehouse.datagen.landing import GeneratorSettings, generate
+from lakehouse.local.minio import DistributedMinio
+from lakehouse.s3 import ObjectStore, S3Endpoint
+from lakehouse_core.catalog import (
+    BATCH_ID_COLUMN,
+    CATALOG,
+    LANDING_PREFIX,
+    LakeCatalog,
+    Layer,
+    format_batch_id,
+)
+from lakehouse_jobs.gold import GOLD
+from tests.integration.oracle import Oracle, read_delta_rows
+
+pytestmark = pytest.mark.faults
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS = REPO / "bench" / "faults.json"
+SETTINGS = GeneratorSettings(scale=0.01, seed=7, fraction=0.01)
+STAGING = "faults-landing"
+
+
+@dataclass
+class FaultRecord:
+    scenario: str
+    fault: str
+    outcome: str
+    runs: int
+    rows_lost: int = 0
+    rows_duplicated: int = 0
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FaultLedger:
+    records: list[FaultRecord] = field(default_factory=list)
+
+    def add(self, record: FaultRecord) -> None:
+        self.records.append(record)
+
+    def summary(self) -> str:
+        runs = sum(r.runs for r in self.records)
+        lost = sum(r.rows_lost for r in self.records)
+        duplicated = sum(r.rows_duplicated for r in self.records)
+        return (
+            f"faults: {len(self.records)} injected, {runs} runs, {lost} rows lost, "
+            f"{duplicated} duplicated"
+        )
+
+
+@pytest.fixture(scope="session")
+def ledger() -> Iterator[FaultLedger]:
+    found = FaultLedger()
+    yield found
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "summary": found.summary(),
+                "faults": [asdict(r) for r in found.records],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"\n{found.summary()} (details in {RESULTS.relative_to(REPO)})")
+
+
+@pytest.fixture(scope="session")
+def minio() -> Iterator[DistributedMinio]:
+    with DistributedMinio(4, log=lambda _m: None) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def endpoint(minio: DistributedMinio) -> S3Endpoint:
+    return S3Endpoint(minio.endpoint, minio.credentials.access_key, minio.credentials.secret_key)
+
+
+@pytest.fixture(scope="session")
+def staging(endpoint: S3Endpoint) -> ObjectStore:
+    store = ObjectStore(endpoint, STAGING)
+    generate(store, SETTINGS, 2, CATALOG.with_bucket(STAGING), log=lambda _m: None)
+    return store
+
+
+@dataclass
+class Lake:
+    """One scenario's bucket, fed from the staging bucket one landing batch at a time."""
+
+    endpoint: S3Endpoint
+    staging: ObjectStore
+    catalog: LakeCatalog
+    workdir: Path
+
+    @property
+    def store(self) -> ObjectStore:
+        return ObjectStore(self.endpoint, self.catalog.bucket)
+
+    def land(self, batch: int) -> None:
+        for key in self.staging.keys(f"{LANDING_PREFIX}/"):
+            if f"/{format_batch_id(batch)}/" in key:
+                self.store.client.copy_object(
+                    Bucket=self.catalog.bucket,
+                    Key=key,
+                    CopySource={"Bucket": self.staging.bucket, "Key": key},
+                )
+
+    def copy_from(self, other: Lake) -> None:
+        """Start from another lake's state (its tables and landing), as of now."""
+        for key in other.store.keys(""):
+            self.store.client.copy_object(
+                Bucket=self.catalog.bucket,
+                Key=key,
+                CopySource={"Bucket": other.catalog.bucket, "Key": key},
+            )
+
+    def objects(self, prefix: str = "deltalake/") -> int:
+        return len(self.store.keys(prefix))
+
+
+@pytest.fixture
+def new_lake(
+    endpoint: S3Endpoint, staging: ObjectStore, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], Lake]:
+    def make(label: str) -> Lake:
+        bucket = f"f-{label}-{secrets.token_hex(3)}"
+        ObjectStore(endpoint, bucket).ensure_bucket()
+        return Lake(endpoint, staging, CATALOG.with_bucket(bucket), tmp_path_factory.mktemp(label))
+
+    return make
+
+
+# --- running the pipeline as its own process (its driver can be killed) --------------------
+
+
+def pipeline_command(lake: Lake, layer: str = "all") -> list[str]:
+    e = lake.endpoint
+    return [
+        sys.executable, "-m", "lakehouse.cli.app", "pipeline", "run", "--layer", layer,
+        "--endpoint", e.url, "--access-key", e.access_key, "--secret-key", e.secret_key,
+        "--bucket", lake.catalog.bucket, "--driver-memory", "1g",
+    ]  # fmt: skip
+
+
+@dataclass
+class Run:
+    returncode: int
+    output: str
+    killed: bool
+    seconds: float
+
+
+def run_pipeline(
+    lake: Lake, *, kill_when: Callable[[float], bool] | None = None, layer: str = "all"
+) -> Run:
+    """Run the pipeline in its own process group; SIGKILL the whole group (the Python driver,
+    its JVM and workers) as soon as ``kill_when(elapsed)`` holds."""
+    started = time.monotonic()
+    env = {**os.environ, "LAKEHOUSE_SPARK_LOG_LEVEL": "ERROR", "COLUMNS": "200"}
+    process = subprocess.Popen(
+        pipeline_command(lake, layer),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(process.stdout or []), daemon=True)
+    reader.start()
+    killed = False
+    while process.poll() is None:
+        if kill_when is not None and kill_when(time.monotonic() - started):
+            os.killpg(process.pid, signal.SIGKILL)  # our own child's group, by its id
+            killed = True
+            break
+        time.sleep(0.2)
+    process.wait(timeout=120)
+    reader.join(timeout=10)
+    return Run(process.returncode, "".join(output), killed, time.monotonic() - started)
+
+
+# --- what a converged lake looks like ------------------------------------------------------
+
+
+def landing_rows_per_batch(oracle: Oracle, dataset: str) -> dict[int, int]:
+    files = oracle.files(dataset)
+    ds = CATALOG.dataset(dataset)
+    out = oracle.con.execute(
+        f"SELECT regexp_extract(filename, 'batch=([0-9]+)', 1)::BIGINT AS b, count(*) "
+        f"FROM ({oracle._raw_sql(ds, files)}) GROUP BY 1"
+    ).fetchall()
+    return {int(b): int(n) for b, n in out}
+
+
+def divergence(lake: Lake) -> tuple[int, int, dict[str, Any]]:
+    """(rows lost, rows duplicated, details) of the lake against the oracle of its landing."""
+    oracle = Oracle(lake.store, lake.catalog, lake.workdir / secrets.token_hex(2))
+    oracle.register_silver()
+    lost = duplicated = 0
+    detail: dict[str, Any] = {}
+    uri = lake.catalog.table_uri
+    for dataset in lake.catalog.datasets:
+        bronze = read_delta_rows(lake.endpoint, uri(Layer.BRONZE, dataset.name))
+        got_batches: dict[int, int] = {}
+        for row in bronze:
+            got_batches[row[BATCH_ID_COLUMN]] = got_batches.get(row[BATCH_ID_COLUMN], 0) + 1
+        for batch, want in landing_rows_per_batch(oracle, dataset.name).items():
+            have = got_batches.get(batch, 0)
+            lost += max(0, want - have)
+            duplicated += max(0, have - want)
+            if have != want:
+                detail[f"bronze.{dataset.name}.{batch}"] = {"have": have, "want": want}
+        silver = read_delta_rows(lake.endpoint, uri(Layer.SILVER, dataset.name))
+        key = dataset.key
+        got: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for row in silver:
+            k = tuple(row[c] for c in key)
+            if k in got:
+                duplicated += 1
+            got[k] = row
+        for row in oracle.silver(dataset):
+            k = tuple(row[c] for c in key)
+            mine = got.pop(k, None)
+            if mine is None or any(mine[c] != row[c] for c in dataset.column_names):
+                lost += 1
+        duplicated += len(got)  # keys the oracle does not have
+    for table in GOLD:
+        rows = read_delta_rows(lake.endpoint, uri(Layer.GOLD, table.name))
+        want_rows = oracle.gold(table.name)
+        if len(rows) != len(want_rows):
+            detail[f"gold.{table.name}"] = {"have": len(rows), "want": len(want_rows)}
+            lost += max(0, len(want_rows) - len(rows))
+            duplicated += max(0, len(rows) - len(want_rows))
+    detail |= audit_problems(lake)
+    return lost, duplicated, detail
+
+
+def audit_problems(lake: Lake) -> dict[str, Any]:
+    """Every bronze and silver batch audited, and silver's counts reconciling."""
+    problems: dict[str, Any] = {}
+    for layer in (Layer.BRONZE, Layer.SILVER):
+        rows = read_delta_rows(
+            lake.endpoint, lake.catalog.system_table_uri(f"batch_audit_{layer.value}")
+        )
+        latest = {(r["table_name"], r["batch_id"]): r for r in rows}
+        for (table, batch), r in latest.items():
+            if layer is Layer.SILVER and r["rows_in"] != (
+                r["rows_applied"] + r["rows_superseded"] + r["rows_rejected"]
+            ):
+                problems[f"audit.silver.{table}.{batch}"] = "counts do not reconcile"
+        for dataset in lake.catalog.datasets:
+            audited = sorted(b for t, b in latest if t == dataset.name)
+            landed = sorted(
+                {
+                    int(k.split("batch=")[1][:6])
+                    for k in lake.store.keys(lake.catalog.landing_key(dataset.name))
+                }
+            )
+            if audited != landed:
+                problems[f"audit.{layer.value}.{dataset.name}"] = {
+                    "audited": audited,
+                    "landed": landed,
+                }
+    return problems
