@@ -202,7 +202,9 @@ def test_retry_after_a_crash_never_applies_a_batch_twice(
         ).encode(),
     )
     bronze.run(spark, catalog, (orders,))
-    crashed = silver.apply_batch(spark, catalog, orders, 3)  # committed, audit never written
+    bronze_version = delta_io.current_version(spark, bronze_uri)
+    # committed, audit never written:
+    crashed = silver.apply_batch(spark, catalog, orders, 3, bronze_version=bronze_version)
     assert crashed.committed
     silver_uri = catalog.table_uri(Layer.SILVER, "orders")
     version = delta_io.current_version(spark, silver_uri)
