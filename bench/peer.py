@@ -64,7 +64,12 @@ class Peer:
                         parse_options=pacsv.ParseOptions(newlines_in_values=True),
                     )
                 )
-        return pa.concat_tables(tables, promote_options="default")
+        table = pa.concat_tables(tables, promote_options="default")
+        # A snapshot has no change columns; as in Spark's bronze, they are then null.
+        for column in (OP_COLUMN, CHANGE_SEQ_COLUMN):
+            if column not in table.column_names:
+                table = table.append_column(column, pa.nulls(table.num_rows, pa.string()))
+        return table
 
     def bronze(self, batch: int) -> int:
         rows = 0
@@ -97,15 +102,28 @@ class Peer:
         seq = f"TRY_CAST({CHANGE_SEQ_COLUMN} AS BIGINT)"
         drop_deletes = "" if keep_deletes else "AND op <> 'D'"
         valid = " AND ".join(f"coalesce({c}, TRUE)" for c in checks)
+        content = ", ".join(f'"{c.name}"' for c in dataset.columns)
+        # As silver: the latest change per key wins; changes that share a key and the
+        # latest sequence but disagree are all rejected (duplicate_key); identical ones
+        # count once.
         return f"""
-            SELECT * EXCLUDE (rn) FROM (
+            WITH typed AS (
               SELECT {", ".join(casts)}, {seq} AS {CHANGE_SEQ_COLUMN}, _batch_id,
-                     CASE WHEN upper({OP_COLUMN}) = 'D' THEN 'D' ELSE 'U' END AS op,
-                     row_number() OVER (PARTITION BY {keys}
-                                        ORDER BY {seq} DESC NULLS LAST) AS rn
-              FROM {relation}
-              WHERE {valid}
-            ) WHERE rn = 1 {drop_deletes}
+                     CASE WHEN upper({OP_COLUMN}) = 'D' THEN 'D' ELSE 'U' END AS op
+              FROM {relation} WHERE {valid}
+            ), latest AS (
+              SELECT * FROM (
+                SELECT *, rank() OVER (PARTITION BY {keys}
+                                       ORDER BY {CHANGE_SEQ_COLUMN} DESC NULLS LAST) AS rk
+                FROM typed) WHERE rk = 1
+            ), agreed AS (
+              SELECT *, count(DISTINCT md5(concat_ws('|', op, {content})))
+                          OVER (PARTITION BY {keys}) AS variants,
+                        row_number() OVER (PARTITION BY {keys}) AS rn
+              FROM latest
+            )
+            SELECT * EXCLUDE (rk, variants, rn) FROM agreed
+            WHERE variants = 1 AND rn = 1 {drop_deletes}
         """
 
     def silver_snapshot(self) -> dict[str, int]:
@@ -113,7 +131,7 @@ class Peer:
         for dataset in TPCH_DATASETS:
             bronze = DeltaTable(self.uri("bronze", dataset.name), storage_options=self.options)
             self.con.register("bronze", bronze.to_pyarrow_dataset())
-            table = self.con.sql(self._typed_sql(dataset, "bronze", False)).arrow()
+            table = self.con.sql(self._typed_sql(dataset, "bronze", False)).to_arrow_table()
             table = table.drop_columns(["op"])
             write_deltalake(self.uri("silver", dataset.name), table, mode="overwrite",
                             storage_options=self.options)  # fmt: skip
@@ -129,7 +147,7 @@ class Peer:
             raw = self.landing(dataset, batch)
             raw = raw.append_column("_batch_id", pa.array([batch] * raw.num_rows, pa.int64()))
             self.con.register("raw", raw)
-            changes = self.con.sql(self._typed_sql(dataset, "raw", True)).arrow()
+            changes = self.con.sql(self._typed_sql(dataset, "raw", True)).to_arrow_table()
             self.con.unregister("raw")
             on = " AND ".join(f't."{k}" = s."{k}"' for k in dataset.key)
             columns = [c.name for c in dataset.columns] + [CHANGE_SEQ_COLUMN, "_batch_id"]
@@ -177,7 +195,7 @@ class Peer:
         }
         counts = {}
         for name, sql in queries.items():
-            table = self.con.sql(sql).arrow()
+            table = self.con.sql(sql).to_arrow_table()
             write_deltalake(self.uri("gold", name), table, mode="overwrite",
                             storage_options=self.options)  # fmt: skip
             counts[name] = table.num_rows

@@ -361,8 +361,9 @@ def main() -> None:
     results = []
     for scale in scales:
         results.append(bench_scale(scale, args.cores, args.driver_memory))
+        # Written after every scale: a long run stopped early keeps what it measured.
         args.out.write_text(json.dumps(document(results, args.cores), indent=2) + "\n")
-    chart(results, args.out.with_suffix(".png"))
+        chart(results, args.out.with_suffix(".png"))
     print_table(results)
     print(f"\nwrote {args.out} and {args.out.with_suffix('.png')}")
 

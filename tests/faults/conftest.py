@@ -36,7 +36,7 @@ from lakehouse_core.catalog import (
     format_batch_id,
 )
 from lakehouse_jobs.gold import GOLD
-from tests.integration.oracle import Oracle, read_delta_rows
+from tests.integration.oracle import Oracle, normalise, read_delta_rows
 
 pytestmark = pytest.mark.faults
 
@@ -146,7 +146,7 @@ class Lake:
         return len(self.store.keys(prefix))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def new_lake(
     endpoint: S3Endpoint, staging: ObjectStore, tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[[str], Lake]:
@@ -221,6 +221,16 @@ def landing_rows_per_batch(oracle: Oracle, dataset: str) -> dict[int, int]:
     return {int(b): int(n) for b, n in out}
 
 
+def _by_key(
+    rows: list[dict[str, Any]], key: tuple[str, ...], columns: list[str]
+) -> dict[tuple[Any, ...], list[tuple[Any, ...]]]:
+    """Rows grouped by key, values normalised as the oracle compares them."""
+    out: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+    for r in rows:
+        out.setdefault(tuple(r[c] for c in key), []).append(tuple(normalise(r[c]) for c in columns))
+    return out
+
+
 def divergence(lake: Lake) -> tuple[int, int, dict[str, Any]]:
     """(rows lost, rows duplicated, details) of the lake against the oracle of its landing."""
     oracle = Oracle(lake.store, lake.catalog, lake.workdir / secrets.token_hex(2))
@@ -254,12 +264,18 @@ def divergence(lake: Lake) -> tuple[int, int, dict[str, Any]]:
                 lost += 1
         duplicated += len(got)  # keys the oracle does not have
     for table in GOLD:
-        rows = read_delta_rows(lake.endpoint, uri(Layer.GOLD, table.name))
         want_rows = oracle.gold(table.name)
-        if len(rows) != len(want_rows):
-            detail[f"gold.{table.name}"] = {"have": len(rows), "want": len(want_rows)}
-            lost += max(0, len(want_rows) - len(rows))
-            duplicated += max(0, len(rows) - len(want_rows))
+        columns = list(want_rows[0]) if want_rows else []
+        have = _by_key(
+            read_delta_rows(lake.endpoint, uri(Layer.GOLD, table.name)), table.key, columns
+        )
+        want = _by_key(want_rows, table.key, columns)
+        gone = sum(1 for k in want if k not in have or have[k][0] != want[k][0])
+        extra = sum(len(v) - 1 for v in have.values()) + sum(1 for k in have if k not in want)
+        if gone or extra:
+            detail[f"gold.{table.name}"] = {"wrong_or_missing": gone, "extra": extra}
+        lost += gone
+        duplicated += extra
     detail |= audit_problems(lake)
     return lost, duplicated, detail
 

@@ -345,11 +345,17 @@ class DistributedMinio:
             drive.mkdir(parents=True, exist_ok=True)
         layout = [f"http://127.0.0.1:{p}{d}" for p, d in zip(self.ports, drives, strict=True)]
         env = server_env(self.credentials)
+        # Where /.dockerenv exists (a container, as CI runners often are), MinIO counts as
+        # orchestrated and waits forever for a loopback host to resolve to another
+        # address; _MINIO_SERVER_LOCAL is its own way to name the endpoint that is this
+        # server, so each finds itself among the four and starts.
         self.servers = [
             MinioServer(
                 binary,
                 ["server", *layout, "--address", f"127.0.0.1:{port}", "--quiet"],
-                env,
+                # The test drives are folders on the root filesystem, which distributed
+                # MinIO refuses unless told it is a test setup (as the dev stack on kind).
+                {**env, "_MINIO_SERVER_LOCAL": f"127.0.0.1:{port}", "MINIO_CI_CD": "1"},
                 self.root / f"server{i}.log",
             )
             for i, port in enumerate(self.ports)
