@@ -62,6 +62,23 @@ def table_exists(spark: SparkSession, uri: str) -> bool:
     return current_version(spark, uri) >= 0
 
 
+def _discard_interrupted_creation(spark: SparkSession, uri: str) -> None:
+    """Remove a ``_delta_log`` that holds no commit and no checkpoint.
+
+    Delta creates the log folder before it writes commit 0; a driver killed in between
+    leaves the folder alone, and ``createIfNotExists`` then fails on it for ever
+    (DELTA_TABLE_NOT_FOUND). Without commit 0 there is no table, so nothing is lost.
+    """
+    fs, log_dir = _hadoop(spark, uri)
+    if not fs.exists(log_dir):
+        return
+    names = [status.getPath().getName() for status in fs.listStatus(log_dir)]
+    if any(name.endswith(".json") or ".checkpoint" in name for name in names):
+        return
+    log.warning("%s: removing the log of an interrupted table creation %s", uri, names)
+    fs.delete(log_dir, True)
+
+
 def ensure_table(
     spark: SparkSession,
     uri: str,
@@ -74,6 +91,7 @@ def ensure_table(
     """
     version = current_version(spark, uri)
     if version < 0:
+        _discard_interrupted_creation(spark, uri)
         builder = DeltaTable.createIfNotExists(spark).location(uri).addColumns(schema)
         for key, value in properties.items():
             builder = builder.property(key, value)
