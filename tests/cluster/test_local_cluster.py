@@ -281,9 +281,13 @@ def oracle_gold_counts(the: Bed) -> dict[str, int]:
 
 
 def test_07_kubectl_apply_runs_the_pipeline_application(the_bed: Bed) -> None:
+    from lakehouse_core.images import job_image_ref
     from lakehouse_core.paths import REPO_ROOT
 
     manifest = REPO_ROOT / "spark-apps" / "manifests" / "lakehouse-pipeline.yaml"
+    # The checked-in YAML must name the image built from this checkout, or the driver
+    # waits on an image pull until the deadline.
+    assert job_image_ref() in manifest.read_text(), "stale manifests: run `make manifests`"
     the_bed.kubectl("apply", "-f", str(manifest))
     deadline = time.monotonic() + 1200
     state = ""

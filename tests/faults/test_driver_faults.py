@@ -19,7 +19,7 @@ from tests.faults.conftest import FaultLedger, FaultRecord, Lake, divergence, ru
 pytestmark = pytest.mark.faults
 
 SEED = 20261126
-KILLS_PER_STAGE = {"snapshot": 10, "change": 12}
+KILLS_PER_STAGE = {"snapshot": 10, "change": 10}
 
 
 def _after_objects(lake: Lake, baseline: int, count: int) -> Callable[[float], bool]:
