@@ -155,11 +155,13 @@ def the_bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
     (work / "home").mkdir()
     the = Bed(lay, stack_dir, env, timeline, {})
     the.facts["build_seconds_before_the_timeline"] = round(build_seconds)
+    _ACTIVE.append(the)
     try:
         bed.create(lambda m: print(m, flush=True), lay)
         timeline.mark("node Ready with DNS and storage")
         yield the
     finally:
+        _ACTIVE.clear()
         sampler.stop()
         stopped = bed.delete(lambda m: print(m, flush=True), lay)
         timeline.mark("local cluster deleted")
@@ -169,6 +171,29 @@ def the_bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
         assert not left, f"processes left after delete: {left}"
         assert not netns.exists(), "the namespace outlived delete"
         assert not node.mounts_below(lay.root), "mounts outlived delete"
+
+
+_ACTIVE: list[Bed] = []  # the bed while it exists, for the failure report below
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """When a step fails, add what the cluster looked like then (the bed is deleted at the
+    end of the session, so this is the only chance to see it)."""
+    result = yield
+    if call.when == "call" and result.failed and _ACTIVE:
+        the = _ACTIVE[0]
+        for title, args in (
+            ("pods", ("get", "pods", "-A", "-o", "wide")),
+            ("events", ("get", "events", "-A", "--sort-by=.lastTimestamp")),
+            ("endpoints", ("get", "endpointslices", "-A")),
+        ):
+            try:
+                text = the.kubectl(*args, check=False)
+            except Exception as err:  # a report must never hide the failure itself
+                text = f"(could not run kubectl: {err})"
+            result.sections.append((f"cluster {title} at the failure", text[-8000:]))
+    return result
 
 
 def report(the: Bed, peak_mib: float, left: list[str]) -> None:
