@@ -10,7 +10,7 @@ if [ -n "${HADOOP_CONF_DIR:-}" ]; then SPARK_CLASSPATH="$HADOOP_CONF_DIR:$SPARK_
 if [ -n "${SPARK_CONF_DIR:-}" ]; then SPARK_CLASSPATH="$SPARK_CONF_DIR:$SPARK_CLASSPATH"; fi
 
 java_opts=()
-while IFS='=' read -r name value; do
+while IFS='=' read -r _ value; do
   java_opts+=("$value")
 done < <(env | grep -E '^SPARK_JAVA_OPT_[0-9]+=' | sort -t_ -k4 -n)
 
