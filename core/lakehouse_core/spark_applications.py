@@ -18,6 +18,21 @@ from lakehouse_core.catalog import ALL_LAYERS, CATALOG, LAYER_CHOICES, MAINTENAN
 from lakehouse_core.images import MAIN_APPLICATION_FILE, job_image_ref
 from lakehouse_core.stack_config import StackConfig
 
+# How long S3A keeps trying when the object store will not take a request. Hadoop's
+# defaults nest two retry loops (the SDK's 5 attempts inside S3A's 20 throttling retries),
+# and MinIO answers a write that lost its quorum with 503 SlowDownWrite only after about
+# 20 s, so a run would hang for more than half an hour before saying so. These bounds
+# still ride out a restarting server or a burst of throttling (minutes), then fail the
+# run with a clear storage error; re-running resumes.
+S3A_RETRY_BOUNDS: dict[str, str] = {
+    "fs.s3a.attempts.maximum": "2",
+    "fs.s3a.retry.limit": "5",
+    "fs.s3a.retry.interval": "1s",
+    "fs.s3a.retry.throttle.limit": "4",
+    "fs.s3a.retry.throttle.interval": "1s",
+    "fs.s3a.connection.establish.timeout": "10s",
+}
+
 
 @dataclass(frozen=True)
 class JobSettings:
@@ -177,6 +192,7 @@ def application_spec(
             "fs.s3a.aws.credentials.provider": (
                 "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
             ),
+            **S3A_RETRY_BOUNDS,
         },
         "restartPolicy": {
             "type": "OnFailure",

@@ -32,11 +32,14 @@ from tests.integration.oracle import open_delta
 
 pytestmark = pytest.mark.faults
 
-# Fail fast when the quorum is gone (the defaults retry for minutes); still retry a little.
+# Tighter than the jobs' own bounds (S3A_RETRY_BOUNDS) so a lost quorum surfaces within a
+# minute or two; MinIO itself takes ~20 s to refuse each write.
 FAST_S3A = {
     "spark.hadoop.fs.s3a.retry.limit": "3",
     "spark.hadoop.fs.s3a.retry.interval": "500ms",
-    "spark.hadoop.fs.s3a.attempts.maximum": "2",
+    "spark.hadoop.fs.s3a.retry.throttle.limit": "2",
+    "spark.hadoop.fs.s3a.retry.throttle.interval": "500ms",
+    "spark.hadoop.fs.s3a.attempts.maximum": "1",
     "spark.hadoop.fs.s3a.connection.establish.timeout": "5s",
     "spark.hadoop.fs.s3a.connection.timeout": "30s",
 }

@@ -381,7 +381,10 @@ class DistributedMinio:
             wait_healthy(self.endpoints()[index], [server], self._startup_timeout, check="live")
 
     def wait_healthy(self, timeout: float | None = None) -> None:
-        wait_healthy(self.endpoint, self.servers, timeout or self._startup_timeout)
+        """Wait until every server reports the write quorum (a server just restarted can
+        answer before it has rejoined the others)."""
+        for endpoint in self.endpoints():
+            wait_healthy(endpoint, self.servers, timeout or self._startup_timeout)
 
     def stop(self) -> None:
         for server in self.servers:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lakehouse.s3 import S3Endpoint
+from lakehouse_core.spark_applications import S3A_RETRY_BOUNDS
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -30,6 +31,7 @@ def s3a_hadoop_conf(endpoint: S3Endpoint) -> dict[str, str]:
         "fs.s3a.access.key": endpoint.access_key,
         "fs.s3a.secret.key": endpoint.secret_key,
         "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+        **S3A_RETRY_BOUNDS,
     }
 
 
