@@ -26,7 +26,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
 from lakehouse_core.catalog import Dataset, LakeCatalog, Layer
-from lakehouse_jobs import audit, delta_io
+from lakehouse_jobs import audit, delta_io, parallel
 from lakehouse_jobs.audit import BatchResult
 from lakehouse_jobs.gold import GOLD
 
@@ -106,28 +106,39 @@ def run(
     datasets: tuple[Dataset, ...],
     retain_hours: float = DEFAULT_RETAIN_HOURS,
 ) -> list[BatchResult]:
-    """Maintain silver (with tombstones) of ``datasets`` and the gold tables reading them."""
+    """Maintain silver (with tombstones) of ``datasets`` and the gold tables reading them,
+    a few tables at once (as the layers run their datasets)."""
+    parallelism = str(max(2, spark.sparkContext.defaultParallelism))
     conf = {
         "spark.databricks.delta.optimize.maxFileSize": str(TARGET_FILE_BYTES),
         "spark.databricks.delta.optimize.minFileSize": str(SMALL_FILE_BYTES),
         # The retention is chosen above (never below what gold needs); allow short windows.
         "spark.databricks.delta.retentionDurationCheck.enabled": "false",
         "spark.databricks.delta.vacuum.parallelDelete.enabled": "true",
+        # VACUUM lists the table's folders in this many tasks (Spark's default is 10,000:
+        # tens of seconds of empty tasks per table on a small cluster); the listing of one
+        # table needs no more than the cores there are.
+        "spark.sql.sources.parallelPartitionDiscovery.parallelism": parallelism,
     }
-    session = spark.newSession()
-    for key, value in conf.items():
-        session.conf.set(key, value)
-    needed = needed_versions(session, catalog)
+
+    def configured(session: SparkSession) -> SparkSession:
+        for key, value in conf.items():
+            session.conf.set(key, value)
+        return session
+
+    needed = needed_versions(spark, catalog)
     tables: list[tuple[str, str]] = []
     for dataset in datasets:
         tables.append((catalog.table_uri(Layer.SILVER, dataset.name), f"silver.{dataset.name}"))
         tables.append((catalog.tombstones_uri(dataset.name), f"tombstones.{dataset.name}"))
     for gold in GOLD.reading(d.name for d in datasets):
         tables.append((catalog.table_uri(Layer.GOLD, gold.name), f"gold.{gold.name}"))
-    results = []
-    for uri, name in tables:
+
+    def maintain(session: SparkSession, table: tuple[str, str]) -> list[BatchResult]:
+        uri, name = table
         source = name.split(".", 1)[1] if name.startswith("silver.") else None
-        results.append(
-            maintain_table(session, uri, name, retain_hours, needed.get(source) if source else None)
-        )
+        wanted = needed.get(source) if source else None
+        return [maintain_table(configured(session), uri, name, retain_hours, wanted)]
+
+    results = parallel.for_each(spark, tables, maintain, name=lambda table: table[1])
     return [r for r in results if r.batch_id >= 0]
