@@ -29,18 +29,54 @@ STORAGE, DREMIO_NS, JOBS = names.STORAGE_NAMESPACE, names.DREMIO_NAMESPACE, "lak
 SCALE = "0.002"
 
 
-def pods_ready_and_jobs_complete(the: Bed) -> None:
+def unsettled(the: Bed) -> list[str]:
+    """What still moves: workloads mid-rollout, pods terminating or not Ready, Jobs running.
+
+    The SparkApplications' pods (JOBS), finished pods and the test's own bare pods are
+    not the stack's to settle.
+    """
+    moving: list[str] = []
+    for kind in ("deployments", "statefulsets", "daemonsets"):
+        for w in the.kubectl_json("get", kind, "-A")["items"]:
+            meta, spec, st = w["metadata"], w["spec"], w.get("status", {})
+            want = spec.get("replicas", st.get("desiredNumberScheduled", 0))
+            ready = st.get("readyReplicas", st.get("numberReady", 0))
+            updated = st.get("updatedReplicas", st.get("updatedNumberScheduled", 0))
+            revised = st.get("currentRevision", "") == st.get("updateRevision", "")
+            current = st.get("observedGeneration") == meta.get("generation")
+            if not (current and ready == want and updated == want and revised):
+                moving.append(f"{kind} {meta['namespace']}/{meta['name']}: {st}")
     for pod in the.kubectl_json("get", "pods", "-A")["items"]:
         meta, status = pod["metadata"], pod["status"]
         owner = (meta.get("ownerReferences") or [{}])[0].get("kind")
-        finished = status.get("phase") in ("Succeeded", "Failed") or meta.get("deletionTimestamp")
-        if owner == "Job" or meta["namespace"] == JOBS or finished:
+        if owner == "Job" or meta["namespace"] == JOBS:
             continue
-        ready = {c["type"]: c["status"] for c in status.get("conditions", [])}.get("Ready")
-        assert ready == "True", f"{meta['namespace']}/{meta['name']} is not Ready: {status}"
+        if meta.get("deletionTimestamp") and owner is not None:
+            moving.append(f"pod {meta['namespace']}/{meta['name']} is terminating")
+        elif status.get("phase") not in ("Succeeded", "Failed"):
+            ready = {c["type"]: c["status"] for c in status.get("conditions", [])}.get("Ready")
+            if ready != "True":
+                moving.append(f"pod {meta['namespace']}/{meta['name']} is not Ready: {status}")
     for job in the.kubectl_json("get", "jobs", "-A")["items"]:
         done = {c["type"]: c["status"] for c in job["status"].get("conditions", [])}
-        assert done.get("Complete") == "True", f"Job {job['metadata']['name']}: {job['status']}"
+        if done.get("Complete") != "True":
+            moving.append(f"Job {job['metadata']['name']}: {job['status']}")
+    return moving
+
+
+def pods_ready_and_jobs_complete(the: Bed, within: float = 300) -> float:
+    """Wait until nothing of the stack moves (see ``unsettled``); the seconds it took.
+
+    `pulumi up` returns once each object's own await is met; a StatefulSet rolling its
+    pods one by one, or a pod's first readiness probe, can still be under way then.
+    """
+    started = time.monotonic()
+    moving = unsettled(the)
+    while moving and time.monotonic() - started < within:
+        time.sleep(5)
+        moving = unsettled(the)
+    assert not moving, f"not settled {within:.0f}s after `up`:\n" + "\n".join(moving)
+    return time.monotonic() - started
 
 
 def mc(the: Bed, script: str, user: str, secret: str, name: str) -> str:
@@ -422,7 +458,8 @@ def test_11_rotated_secrets_reach_minio_dremio_and_every_pod(the_bed: Bed) -> No
         },
     )
     the_bed.lakehouse("up", "--stack", "dev", timeout=2400)
-    pods_ready_and_jobs_complete(the_bed)
+    settled = pods_ready_and_jobs_complete(the_bed)
+    the_bed.timeline.mark(f"rotated secrets rolled out; the stack settled {settled:.0f}s after up")
     new = the_bed.secrets
     assert "OK" in mc(
         the_bed,

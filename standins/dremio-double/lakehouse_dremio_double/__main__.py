@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import socket
 import sys
 import threading
@@ -28,6 +29,21 @@ VERSION = os.environ.get("DREMIO_DOUBLE_VERSION", "25.2.0")
 
 def log(message: str) -> None:
     print(time.strftime("%Y-%m-%d %H:%M:%S"), "dremio-double:", message, flush=True)
+
+
+def run_until_terminated() -> int:
+    """Serve until SIGTERM or SIGINT, then exit 0, as Dremio's JVM does on SIGTERM.
+
+    In its container the double is PID 1, and the kernel drops signals PID 1 has no
+    handler for: without one, every pod deletion would wait out the whole grace period.
+    """
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
+    while not stop.wait(1.0):
+        pass
+    log("stopping (signal received)")
+    return 0
 
 
 def java_options() -> dict[str, str]:
@@ -111,6 +127,8 @@ def hold_ports(ports: list[int]) -> None:
 def start_fg() -> int:
     from lakehouse_dremio_double.server import DremioDouble, KVStoreTooOld
 
+    # Until it serves, a stop request ends it at once (see run_until_terminated).
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
     opts = java_options()
     coordinator = opts.get("services.coordinator.enabled", "true") == "true"
     if opts.get("zookeeper"):
@@ -118,8 +136,7 @@ def start_fg() -> int:
     hold_ports([45678, 45679])
     if not coordinator:
         log("executor: holding the fabric port (the double runs queries on the coordinator)")
-        threading.Event().wait()
-        return 0
+        return run_until_terminated()
     try:
         check_distributed_storage()
         anywhere = "0.0.0.0"  # noqa: S104 (inside its pod)
@@ -134,8 +151,7 @@ def start_fg() -> int:
         return 3
     double.start()
     log(f"Dremio API double {VERSION} serving REST on 9047 and Flight on 32010")
-    threading.Event().wait()
-    return 0
+    return run_until_terminated()
 
 
 def upgrade() -> int:
@@ -152,8 +168,7 @@ def serve(port: int, flight_port: int, data: Path | None) -> int:
 
     double = DremioDouble(data, rest_port=port, flight_port=flight_port).start()
     log(f"serving REST on {double.url} and Flight on {double.flight_endpoint}")
-    threading.Event().wait()
-    return 0
+    return run_until_terminated()
 
 
 def main(argv: list[str] | None = None) -> int:
