@@ -38,6 +38,7 @@ def explain(err: BaseException, where: str) -> StorageUnavailable | None:
     hint = (
         "bring the object store's servers back (all of them, or enough for its write "
         "quorum); every batch committed so far is kept, and running the pipeline again "
+        "once it takes writes (MinIO rejoins restarted servers within about a minute) "
         "resumes where this run stopped"
     )
     if any(marker in text for marker in QUORUM_MARKERS):

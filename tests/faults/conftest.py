@@ -42,6 +42,7 @@ pytestmark = pytest.mark.faults
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "bench" / "faults.json"
+PARTIAL_RESULTS = REPO / "bench" / "faults-partial.json"  # a subset of the suite (ignored)
 SETTINGS = GeneratorSettings(scale=0.01, seed=7, fraction=0.01)
 STAGING = "faults-landing"
 
@@ -74,12 +75,28 @@ class FaultLedger:
         )
 
 
+_DESELECTED: list[pytest.Item] = []
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    _DESELECTED.extend(items)
+
+
+def _whole_suite(session: pytest.Session) -> bool:
+    """Whether every fault test of every file here was selected: only such a run's figures
+    stand for the suite (a subset writes its own file and leaves the suite's alone)."""
+    files = {path.name for path in Path(__file__).parent.glob("test_*.py")}
+    selected = {Path(str(item.path)).name for item in session.items}
+    return files <= selected and not _DESELECTED
+
+
 @pytest.fixture(scope="session")
-def ledger() -> Iterator[FaultLedger]:
+def ledger(request: pytest.FixtureRequest) -> Iterator[FaultLedger]:
     found = FaultLedger()
     yield found
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(
+    results = RESULTS if _whole_suite(request.session) else PARTIAL_RESULTS
+    results.parent.mkdir(exist_ok=True)
+    results.write_text(
         json.dumps(
             {
                 "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -90,7 +107,7 @@ def ledger() -> Iterator[FaultLedger]:
         )
         + "\n"
     )
-    print(f"\n{found.summary()} (details in {RESULTS.relative_to(REPO)})")
+    print(f"\n{found.summary()} (details in {results.relative_to(REPO)})")
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,9 @@ from lakehouse_core import versions
 from lakehouse_core.errors import LakehouseError
 from lakehouse_core.paths import cache_dir
 
+# Where DistributedMinio checks that every server takes writes (after a restart).
+WRITE_PROBE_BUCKET, WRITE_PROBE_KEY = "minio-write-probe", "probe"
+
 
 class MinioUnavailable(LakehouseError):
     """No MinIO binary could be found or built; the message says how to get one."""
@@ -381,10 +384,39 @@ class DistributedMinio:
             wait_healthy(self.endpoints()[index], [server], self._startup_timeout, check="live")
 
     def wait_healthy(self, timeout: float | None = None) -> None:
-        """Wait until every server reports the write quorum (a server just restarted can
-        answer before it has rejoined the others)."""
+        """Wait until every server reports the write quorum and takes a write.
+
+        The health endpoint is not enough after a restart: a server that saw its peers go
+        away reconnects to their drives on its own schedule (about 45 s here) and refuses
+        writes with SlowDownWrite until then, while already reporting the cluster healthy.
+        """
+        limit = timeout or self._startup_timeout
         for endpoint in self.endpoints():
-            wait_healthy(endpoint, self.servers, timeout or self._startup_timeout)
+            wait_healthy(endpoint, self.servers, limit)
+        for endpoint in self.endpoints():
+            self._wait_writable(endpoint, limit)
+
+    def _wait_writable(self, endpoint: str, timeout: float) -> None:
+        from lakehouse.s3 import ObjectStore, S3Endpoint
+
+        access, secret = self.credentials.access_key, self.credentials.secret_key
+        store = ObjectStore(S3Endpoint(endpoint, access, secret), WRITE_PROBE_BUCKET)
+
+        def probe() -> None:
+            store.ensure_bucket()
+            store.put_bytes(WRITE_PROBE_KEY, b"probe")
+
+        try:
+            tenacity.Retrying(
+                wait=tenacity.wait_fixed(1),
+                stop=tenacity.stop_after_delay(timeout),
+                reraise=True,
+            )(probe)
+        except Exception as err:
+            raise MinioUnavailable(
+                f"MinIO at {endpoint} reports healthy but refuses writes after "
+                f"{timeout:.0f}s: {err}"
+            ) from err
 
     def stop(self) -> None:
         for server in self.servers:
