@@ -38,6 +38,8 @@ def spark() -> Iterator[SparkSession]:
             driver_memory="1g",
             shuffle_partitions=1,
             extra_conf={"spark.sql.adaptive.enabled": "false"},
+            # A JVM that lives a minute: compile quickly rather than well.
+            java_options=("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"),
         ),
     )
     yield session

@@ -44,6 +44,9 @@ class LocalSpark:
     driver_memory: str = "3g"
     shuffle_partitions: int = 4
     extra_conf: dict[str, str] = field(default_factory=dict)
+    # Options for the driver's JVM (here also the executor): for example the quick-start
+    # settings of a short-lived test session.
+    java_options: tuple[str, ...] = ()
 
     def conf(self) -> dict[str, str]:
         from lakehouse.local.jars import LOG4J_CONFIG, ensure_spark_jars
@@ -53,7 +56,9 @@ class LocalSpark:
             "spark.master": f"local[{self.cores}]",
             "spark.jars": ",".join(str(j) for j in jars),
             "spark.driver.memory": self.driver_memory,
-            "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
+            "spark.driver.extraJavaOptions": " ".join(
+                (f"-Dlog4j2.configurationFile={LOG4J_CONFIG}", *self.java_options)
+            ),
             "spark.databricks.delta.snapshotPartitions": str(self.cores),
             "spark.default.parallelism": str(self.cores),
             "spark.sql.shuffle.partitions": str(self.shuffle_partitions),
