@@ -386,14 +386,27 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--driver-memory", default="8g")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--add",
+        action="store_true",
+        help="keep the other scales already in --out (a scale measured again is replaced)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     for noisy in ("py4j", "botocore", "boto3", "urllib3", "s3transfer"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     scales = [*args.scales, *([10.0] if args.sf10 else [])]
-    results = []
+    kept: list[dict[str, Any]] = []
+    if args.add and args.out.is_file():
+        kept = [
+            r
+            for r in json.loads(args.out.read_text())["results"]
+            if r["scale_factor"] not in scales
+        ]
+    results = list(kept)
     for scale in scales:
         results.append(bench_scale(scale, args.cores, args.driver_memory))
+        results.sort(key=lambda r: float(r["scale_factor"]))
         # Written after every scale: a long run stopped early keeps what it measured.
         args.out.write_text(json.dumps(document(results, args.cores), indent=2) + "\n")
         chart(results, args.out.with_suffix(".png"))

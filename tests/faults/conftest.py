@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -201,7 +203,15 @@ def run_pipeline(
     """Run the pipeline in its own process group; SIGKILL the whole group (the Python driver,
     its JVM and workers) as soon as ``kill_when(elapsed)`` holds."""
     started = time.monotonic()
-    env = {**os.environ, "LAKEHOUSE_SPARK_LOG_LEVEL": "ERROR", "COLUMNS": "200"}
+    # Spark's scratch folder (it copies the session's jars there, about 0.5 GB) is removed
+    # by a shutdown hook that a SIGKILL never runs: give each run its own, removed below.
+    scratch = tempfile.mkdtemp(prefix="lakehouse-fault-run-")
+    env = {
+        **os.environ,
+        "LAKEHOUSE_SPARK_LOG_LEVEL": "ERROR",
+        "COLUMNS": "200",
+        "SPARK_LOCAL_DIRS": scratch,
+    }
     process = subprocess.Popen(
         pipeline_command(lake, layer),
         stdout=subprocess.PIPE,
@@ -222,6 +232,7 @@ def run_pipeline(
         time.sleep(0.2)
     process.wait(timeout=120)
     reader.join(timeout=10)
+    shutil.rmtree(scratch, ignore_errors=True)
     return Run(process.returncode, "".join(output), killed, time.monotonic() - started)
 
 
