@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -11,7 +12,7 @@ import pytest
 from lakehouse.render import Rendering
 from lakehouse_core import versions
 
-from .conftest import CRD_DIR, checked_in_manifests, crd_schema
+from .conftest import checked_in_manifests, crd_dir, crd_schema
 
 CUSTOM_KINDS = ("SparkApplication", "ScheduledSparkApplication")
 # kind's default node (v0.32: 1.36) and the oldest Kubernetes the stacks support.
@@ -41,8 +42,9 @@ def _validate_custom(obj: dict[str, Any]) -> None:
 
 @pytest.fixture
 def crds_available() -> None:
-    if not CRD_DIR.is_dir():
-        pytest.skip(f"the operator's CRD schemas are not at {CRD_DIR} (outside the project)")
+    found = crd_dir()
+    if not isinstance(found, Path):
+        pytest.skip(f"the operator's CRD schemas are not available: {found}")
 
 
 def test_rendered_spark_applications_match_the_operator_crds(
@@ -86,7 +88,7 @@ def test_lakehouse_render_writes_files_that_validate(tmp_path) -> None:  # type:
     for path in files:
         obj = yaml.safe_load(path.read_text())
         if obj["kind"] in CUSTOM_KINDS:
-            if CRD_DIR.is_dir():
+            if isinstance(crd_dir(), Path):
                 _validate_custom(obj)
             continue
         kubernetes_validate.validate(obj, KUBERNETES_VERSIONS[-1], strict=True)
