@@ -19,9 +19,9 @@ from lakehouse_core.images import MAIN_APPLICATION_FILE, job_image_ref
 from lakehouse_core.stack_config import StackConfig
 
 # How long S3A keeps trying when the object store will not take a request. Hadoop's
-# defaults nest two retry loops (the SDK's 5 attempts inside S3A's 20 throttling retries),
-# and MinIO answers a write that lost its quorum with 503 SlowDownWrite only after about
-# 20 s, so a run would hang for more than half an hour before saying so. These bounds
+# defaults nest two retry loops (the SDK's 5 attempts inside S3A's 20 throttling retries
+# with a growing interval), and MinIO answers every write that lost its quorum with 503
+# SlowDownWrite, so a run kept retrying for over 15 minutes without a word. These bounds
 # still ride out a restarting server or a burst of throttling (minutes), then fail the
 # run with a clear storage error; re-running resumes.
 S3A_RETRY_BOUNDS: dict[str, str] = {

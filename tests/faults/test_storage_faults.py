@@ -33,7 +33,7 @@ from tests.integration.oracle import open_delta
 pytestmark = pytest.mark.faults
 
 # Tighter than the jobs' own bounds (S3A_RETRY_BOUNDS) so a lost quorum surfaces within a
-# minute or two; MinIO itself takes ~20 s to refuse each write.
+# minute or two (MinIO refuses each write at once; the retries are what take time).
 FAST_S3A = {
     "spark.hadoop.fs.s3a.retry.limit": "3",
     "spark.hadoop.fs.s3a.retry.interval": "500ms",
