@@ -37,7 +37,15 @@ def spark() -> Iterator[SparkSession]:
             cores=1,
             driver_memory="1g",
             shuffle_partitions=1,
-            extra_conf={"spark.sql.adaptive.enabled": "false"},
+            extra_conf={
+                "spark.sql.adaptive.enabled": "false",
+                # Frames of a few rows: interpreting a query costs less than generating
+                # and compiling its Java (about a fifth of this tier's time). Spark's
+                # own test suites switch the same way; the integration tier and every
+                # real run keep code generation.
+                "spark.sql.codegen.wholeStage": "false",
+                "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+            },
             # A JVM that lives a minute: compile quickly rather than well.
             java_options=("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"),
         ),

@@ -3,6 +3,13 @@
 It is the jobs' own session (``lakehouse_jobs.session``) plus what spark-submit and the
 SparkApplication give it in the cluster: a master, the version matrix's jars (downloaded
 once and checksum-verified: the same files the job image bakes in) and the S3A endpoint.
+
+The jars go on the JVM's classpath when PySpark launches it (``SPARK_DIST_CLASSPATH``),
+not through ``spark.jars``: in local mode ``spark.jars`` makes the executor fetch a copy of
+every jar into the session's scratch folder, 0.5 GB (the AWS SDK bundle) and about two
+seconds at each start. The launcher appends this variable after Spark's own jars, so the
+old SLF4J copy inside the SDK bundle cannot shadow Spark's (``spark.driver.extraClassPath``
+would put it first and silence Spark's logging).
 """
 
 from __future__ import annotations
@@ -10,6 +17,8 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,12 +58,10 @@ class LocalSpark:
     java_options: tuple[str, ...] = ()
 
     def conf(self) -> dict[str, str]:
-        from lakehouse.local.jars import LOG4J_CONFIG, ensure_spark_jars
+        from lakehouse.local.jars import LOG4J_CONFIG
 
-        jars = ensure_spark_jars(log=logging.getLogger(__name__).info)
         conf = {
             "spark.master": f"local[{self.cores}]",
-            "spark.jars": ",".join(str(j) for j in jars),
             "spark.driver.memory": self.driver_memory,
             "spark.driver.extraJavaOptions": " ".join(
                 (f"-Dlog4j2.configurationFile={LOG4J_CONFIG}", *self.java_options)
@@ -88,7 +95,31 @@ def _job_code_paths() -> list[str]:
 
 
 def local_session(app_name: str, settings: LocalSpark) -> SparkSession:
-    """The jobs' session, running on this machine."""
+    """The jobs' session, running on this machine.
+
+    PySpark starts one JVM per Python process and keeps it when a session stops, so the
+    classpath (every jar of the version matrix, whether or not this session talks to S3)
+    and the JVM's memory and options are those of the process's first session.
+    """
+    from lakehouse.local.jars import ensure_spark_jars
     from lakehouse_jobs.session import build_session
 
-    return build_session(app_name, settings.conf(), log_level="ERROR")
+    jars = ensure_spark_jars(log=logging.getLogger(__name__).info)
+    with _jvm_classpath_appended([str(j) for j in jars]):
+        return build_session(app_name, settings.conf(), log_level="ERROR")
+
+
+@contextmanager
+def _jvm_classpath_appended(entries: list[str]) -> Iterator[None]:
+    """``SPARK_DIST_CLASSPATH`` with ``entries`` after any value the user set, for a JVM
+    launched inside the block; the variable is restored afterwards."""
+    name = "SPARK_DIST_CLASSPATH"
+    before = os.environ.get(name)
+    os.environ[name] = os.pathsep.join([*([before] if before else []), *entries])
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
