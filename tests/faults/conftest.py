@@ -60,6 +60,11 @@ class FaultRecord:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+def after_rerun(lost: int, duplicated: int, detail: dict[str, Any]) -> str:
+    """What a re-run after a failure came to, as the ledger says it."""
+    return "converged on re-run" if (lost, duplicated, detail) == (0, 0, {}) else "diverged"
+
+
 @dataclass
 class FaultLedger:
     records: list[FaultRecord] = field(default_factory=list)
@@ -109,7 +114,20 @@ def ledger(request: pytest.FixtureRequest) -> Iterator[FaultLedger]:
         )
         + "\n"
     )
-    print(f"\n{found.summary()} (details in {results.relative_to(REPO)})")
+    # Printed by pytest_terminal_summary below: output of a fixture's teardown is captured.
+    request.config.stash[_SUMMARY] = f"{found.summary()} (details in {results.relative_to(REPO)})"
+
+
+_SUMMARY = pytest.StashKey[str]()
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """The suite's last line: how many faults, how many runs, what was lost."""
+    line = config.stash.get(_SUMMARY, None)
+    if line is not None:
+        terminalreporter.write_line(line, bold=True)
 
 
 @pytest.fixture(scope="session")
@@ -203,8 +221,8 @@ def run_pipeline(
     """Run the pipeline in its own process group; SIGKILL the whole group (the Python driver,
     its JVM and workers) as soon as ``kill_when(elapsed)`` holds."""
     started = time.monotonic()
-    # Spark's scratch folder (it copies the session's jars there, about 0.5 GB) is removed
-    # by a shutdown hook that a SIGKILL never runs: give each run its own, removed below.
+    # Spark's scratch folder (shuffle and spill files) is removed by a shutdown hook that a
+    # SIGKILL never runs: give each run its own, removed below.
     scratch = tempfile.mkdtemp(prefix="lakehouse-fault-run-")
     env = {
         **os.environ,

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
+from lakehouse_core.catalog import BATCH_AUDIT_PREFIX, Layer
 from tests.faults.conftest import FaultLedger, FaultRecord, Lake, divergence, run_pipeline
 
 pytestmark = pytest.mark.faults
@@ -49,6 +50,21 @@ def reference(new_lake: Callable[[str], Lake]) -> dict[str, object]:
     }
 
 
+def layers_of(keys: set[str]) -> list[str]:
+    """The folders under deltalake/ that ``keys`` fall in, layers in pipeline order: where
+    in the pipeline a killed run had got to."""
+    folders = {_layer_folder(key.split("/")) for key in keys if key.count("/") >= 2}
+    ordered = [layer.value for layer in Layer if layer.value in folders]
+    return ordered + sorted(folders - set(ordered))
+
+
+def _layer_folder(parts: list[str]) -> str:
+    # A layer's audit table lives apart (deltalake/_system/batch_audit_<layer>/...).
+    if parts[1] == "_system" and parts[2].startswith(f"{BATCH_AUDIT_PREFIX}_"):
+        return parts[2].removeprefix(f"{BATCH_AUDIT_PREFIX}_")
+    return parts[1]
+
+
 def _schedule(stage: str, objects: int, seconds: float) -> list[tuple[str, float]]:
     rng = random.Random(f"{SEED}:{stage}")  # noqa: S311 (a seeded schedule, not a secret)
     points: list[tuple[str, float]] = [("seconds", rng.uniform(3, 12)) for _ in range(2)]
@@ -62,14 +78,16 @@ def _kill_and_recover(
     lake: Lake, stage: str, point: tuple[str, float], ledger: FaultLedger
 ) -> None:
     kind, value = point
-    baseline = lake.objects()
+    before = set(lake.store.keys("deltalake/"))
+    baseline = len(before)
     kill_when = (
         (lambda elapsed: elapsed >= value)
         if kind == "seconds"
         else _after_objects(lake, baseline, int(value))
     )
     killed = run_pipeline(lake, kill_when=kill_when)
-    written = lake.objects() - baseline
+    new_keys = set(lake.store.keys("deltalake/")) - before
+    written = len(new_keys)
     recovered = run_pipeline(lake)
     assert recovered.returncode == 0, recovered.output[-3000:]
     lost, duplicated, detail = divergence(lake)
@@ -82,7 +100,12 @@ def _kill_and_recover(
             runs=2,
             rows_lost=lost,
             rows_duplicated=duplicated,
-            detail={"killed": killed.killed, "objects_before_kill": written, **detail},
+            detail={
+                "killed": killed.killed,
+                "objects_before_kill": written,
+                "layers_written_before_kill": layers_of(new_keys),
+                **detail,
+            },
         )
     )  # fmt: skip
     assert (lost, duplicated, detail) == (0, 0, {}), f"{stage} {point}: {detail}"
