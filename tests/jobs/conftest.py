@@ -14,6 +14,7 @@ import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from lakehouse.local.jvm import QUICK_START, class_data_sharing
 from lakehouse.local.spark import LocalSpark, local_session
 from lakehouse_core.catalog import (
     BATCH_ID_COLUMN,
@@ -46,8 +47,9 @@ def spark() -> Iterator[SparkSession]:
                 "spark.sql.codegen.wholeStage": "false",
                 "spark.sql.codegen.factoryMode": "NO_CODEGEN",
             },
-            # A JVM that lives a minute: compile quickly rather than well.
-            java_options=("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"),
+            # A JVM that lives a minute: compile quickly, and map the classes that the
+            # previous run archived (the first run writes the archive as its JVM exits).
+            java_options=(*QUICK_START, *class_data_sharing("jobs-tests")),
         ),
     )
     yield session
