@@ -1,11 +1,12 @@
 """Options that make a short-lived local Spark JVM start faster.
 
-A Spark session with Delta loads and verifies some 15,000 classes before its first query;
+A Spark session with Delta loads and verifies thousands of classes before its first query;
 for a JVM that lives a minute (the jobs' test tier) that is a large share of its life.
 Application class-data sharing (JDK 13+) keeps those classes, already parsed and verified,
 in an archive: the first run writes it when its JVM exits, later runs map it. The archive
-is keyed by the JVM and the classpath, so a new JDK, PySpark or jar list gets a new one; a
-stale or damaged archive is ignored by the JVM (the default ``-Xshare:auto``), never fatal.
+is keyed by the JVM and the classpath, so a new JDK, PySpark or jar list gets a new one. A
+stale or damaged archive is never fatal: the JVM (``-Xshare:auto``, the default) starts
+without it (checked with a truncated one); delete it to have the next run write it again.
 """
 
 from __future__ import annotations
