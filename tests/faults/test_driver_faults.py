@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from lakehouse_core.catalog import BATCH_AUDIT_PREFIX, Layer
+from lakehouse_core.catalog import SYSTEM_PREFIX, LakeCatalog, Layer
 from tests.faults.conftest import FaultLedger, FaultRecord, Lake, divergence, run_pipeline
 
 pytestmark = pytest.mark.faults
@@ -58,10 +58,13 @@ def layers_of(keys: set[str]) -> list[str]:
     return ordered + sorted(folders - set(ordered))
 
 
+# A layer's audit table lives apart, under deltalake/_system/.
+_AUDIT_TABLE_LAYERS = {LakeCatalog.audit_table(layer): layer.value for layer in Layer}
+
+
 def _layer_folder(parts: list[str]) -> str:
-    # A layer's audit table lives apart (deltalake/_system/batch_audit_<layer>/...).
-    if parts[1] == "_system" and parts[2].startswith(f"{BATCH_AUDIT_PREFIX}_"):
-        return parts[2].removeprefix(f"{BATCH_AUDIT_PREFIX}_")
+    if "/".join(parts[:2]) == SYSTEM_PREFIX:
+        return _AUDIT_TABLE_LAYERS.get(parts[2], parts[1])
     return parts[1]
 
 

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
-import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +10,7 @@ import pytest
 import yaml
 
 from lakehouse.render import Rendering, render_stack
-from lakehouse_core import versions
+from lakehouse_core.errors import LakehouseError
 from lakehouse_core.paths import REPO_ROOT
 
 pytestmark = pytest.mark.manifests
@@ -23,8 +18,6 @@ pytestmark = pytest.mark.manifests
 STACKS = ("dev", "prod")
 # Where the steering repository keeps the operator's CRDs (never copied into the project).
 GIVEN_CRD_DIR = REPO_ROOT.parent / "shared" / "schemas" / "spark-operator-v2.5.2"
-OPERATOR_MODULE = "github.com/kubeflow/spark-operator/v2"
-CHART_CRDS = Path("charts") / "spark-operator-chart" / "crds"
 
 
 @functools.cache
@@ -32,29 +25,18 @@ def crd_dir() -> Path | str:
     """The operator's CRDs at the pinned version, or why they cannot be had.
 
     The folder given beside the repository, else the operator's own Go module at the
-    chart's appVersion, read where ``go mod download`` puts it (the module is the
-    repository at that tag, chart and CRDs included). Nothing is copied into the project.
+    chart's appVersion, as the cluster test bed's image build reads it. Nothing is copied
+    into the project.
     """
     if GIVEN_CRD_DIR.is_dir():
         return GIVEN_CRD_DIR
-    go = shutil.which("go")
-    if go is None:
-        return f"no CRD folder at {GIVEN_CRD_DIR} and no `go` to download {OPERATOR_MODULE}"
-    module = f"{OPERATOR_MODULE}@{versions.SPARK_OPERATOR_GO_VERSION}"
-    with tempfile.TemporaryDirectory() as outside_any_module:
-        done = subprocess.run(
-            [go, "mod", "download", "-json", module],
-            cwd=outside_any_module,
-            env={**os.environ, "GOFLAGS": "-mod=mod"},
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=900,
-        )
-    if done.returncode != 0:
-        return f"`go mod download {module}` failed: {(done.stdout + done.stderr)[-500:]}"
-    folder = Path(json.loads(done.stdout)["Dir"]) / CHART_CRDS
-    return folder if folder.is_dir() else f"{module} has no {CHART_CRDS}"
+    from lakehouse.localcluster.images import operator_crd_dir
+
+    try:
+        folder = operator_crd_dir()
+    except LakehouseError as err:
+        return f"no CRD folder at {GIVEN_CRD_DIR}, and the operator's module: {err}"
+    return folder if folder.is_dir() else f"the operator's module has no {folder}"
 
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")

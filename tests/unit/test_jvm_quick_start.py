@@ -10,9 +10,18 @@ import pytest
 from lakehouse.local import jvm
 
 
+def fake_jdk(home: Path) -> Path:
+    (home / "bin").mkdir(parents=True)
+    (home / "bin" / "java").write_text("#!/bin/sh\n")
+    (home / "bin" / "java").chmod(0o755)
+    return home
+
+
 @pytest.fixture(autouse=True)
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("LAKEHOUSE_CACHE_DIR", str(tmp_path))
+    """A cache folder of its own, and a JDK of its own (this tier needs none installed)."""
+    monkeypatch.setenv("LAKEHOUSE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("JAVA_HOME", str(fake_jdk(tmp_path / "jdk")))
     return tmp_path
 
 
@@ -37,10 +46,6 @@ def test_another_jvm_or_installation_gets_its_own_archive(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     here = jvm.class_data_archive("tier")
-    other_java = tmp_path / "other-jdk" / "bin"
-    other_java.mkdir(parents=True)
-    (other_java / "java").write_text("#!/bin/sh\n")
-    (other_java / "java").chmod(0o755)
-    monkeypatch.setenv("JAVA_HOME", str(other_java.parent))
+    monkeypatch.setenv("JAVA_HOME", str(fake_jdk(tmp_path / "other-jdk")))
     assert jvm.class_data_archive("tier") != here
     assert jvm.class_data_archive("other") != jvm.class_data_archive("tier")

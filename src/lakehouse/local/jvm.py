@@ -12,8 +12,6 @@ without it (checked with a truncated one); delete it to have the next run write 
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 from importlib import metadata
 from pathlib import Path
 
@@ -43,23 +41,16 @@ def class_data_sharing(name: str) -> tuple[str, ...]:
 
 def _identity() -> list[str]:
     """What the archive depends on: the JVM binary and everything on the classpath."""
-    java = shutil.which("java", path=_java_search_path())
-    java_id = ""
-    if java is not None:
-        real = Path(java).resolve()
-        stat = real.stat()
-        java_id = f"{real}:{stat.st_size}:{stat.st_mtime_ns}"
+    from lakehouse.demo import check_java
+    from lakehouse.local.jars import jar_path
+
+    java = Path(check_java()).resolve()
+    stat = java.stat()
     # The archive records the classpath by path: another checkout (another virtualenv)
     # needs its own archive, or it would find one it can never use.
     pyspark = metadata.distribution("pyspark")
     return [
-        java_id,
+        f"{java}:{stat.st_size}:{stat.st_mtime_ns}",
         f"pyspark {pyspark.version} at {pyspark.locate_file('pyspark')}",
-        *(str(cache_dir() / "jars" / jar.filename) for jar in versions.SPARK_EXTRA_JARS),
+        *(str(jar_path(jar)) for jar in versions.SPARK_EXTRA_JARS),
     ]
-
-
-def _java_search_path() -> str | None:
-    # spark-submit runs $JAVA_HOME/bin/java when JAVA_HOME is set, else the java on PATH.
-    java_home = os.environ.get("JAVA_HOME")
-    return str(Path(java_home) / "bin") if java_home else None

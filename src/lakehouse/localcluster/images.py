@@ -171,14 +171,19 @@ def _spark_operator(context: Path, _log: Log) -> dict[str, str]:
     return {"SPARK_IMAGE": normalise(versions.SPARK_BASE_IMAGE.ref)}
 
 
-def _operator_crds(context: Path, _log: Log) -> dict[str, str]:
-    """kubectl, and the CRDs of the operator's Go module (from the module proxy)."""
-    shutil.copy2(gobuild.binary(programs.KUBERNETES, "kubectl"), context / "kubectl")
+def operator_crd_dir() -> Path:
+    """The CRDs of the pinned operator, read where ``go mod download`` put its module (the
+    repository at that tag, chart included; from the module proxy, once)."""
     info = gobuild.download(
         programs.SPARK_OPERATOR.module, programs.SPARK_OPERATOR.version, gobuild.go_env()
     )
-    crds = Path(info["Dir"]) / "charts" / "spark-operator-chart" / "crds"
-    shutil.copytree(crds, context / "crds")
+    return Path(info["Dir"]) / "charts" / "spark-operator-chart" / "crds"
+
+
+def _operator_crds(context: Path, _log: Log) -> dict[str, str]:
+    """kubectl, and the CRDs of the operator's Go module (from the module proxy)."""
+    shutil.copy2(gobuild.binary(programs.KUBERNETES, "kubectl"), context / "kubectl")
+    shutil.copytree(operator_crd_dir(), context / "crds")
     for path in (context / "crds").rglob("*"):
         path.chmod(0o644 if path.is_file() else 0o755)
     return {}
