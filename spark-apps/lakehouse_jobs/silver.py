@@ -3,7 +3,7 @@
 For each bronze batch not yet applied, in batch order:
 
 1. cast every column once and test each row with one cheap predicate
-   (``validation.is_valid``); only the rows that fail it get their messages built, and go
+   (``RowValidation.is_valid``); only the rows that fail it get their messages built, and go
    to ``<dataset>_rejects`` with the reason, all messages and the raw record;
 2. among valid rows, keep the latest change per business key (``sequence_by``: the
    change sequence or the record's timestamp). One narrow aggregation over the keys finds
@@ -156,7 +156,8 @@ def plan_batch(raw: DataFrame, dataset: Dataset, rows_in: int | None = None) -> 
     of the batch, when known, spares a pass)."""
     typed_columns = [validation.typed(c).alias(_typed_name(c.name)) for c in dataset.columns]
     typed = raw.select("*", *typed_columns).withColumn(SEQ, _sequence(dataset))
-    valid_flag = validation.is_valid(dataset, _typed_of)
+    rules = validation.RowValidation(dataset, _typed_of)
+    valid_flag = rules.is_valid
     valid = typed.where(valid_flag)
     keys = [_typed_name(k) for k in dataset.key]
 
@@ -217,9 +218,7 @@ def plan_batch(raw: DataFrame, dataset: Dataset, rows_in: int | None = None) -> 
     rejected = rows_in - valid_rows + ambiguous_rows
     rejects = None
     if rejected:
-        invalid = typed.where(~valid_flag).withColumn(
-            "__problems", validation.problems(dataset, _typed_of)
-        )
+        invalid = typed.where(~valid_flag).withColumn("__problems", rules.problems)
         if ambiguous_keys is not None:
             duplicates = valid.join(
                 F.broadcast(ambiguous_keys.select(*keys)), keys, "left_semi"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import reduce
+from functools import cached_property, reduce
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
@@ -80,8 +80,9 @@ def checks(dataset: Dataset, typed_of: TypedOf = typed) -> list[Check]:
     """Every rule a raw row of ``dataset`` must pass, in the order of ``REASONS``.
 
     ``typed_of`` gives each column's cast value; pass columns computed once beforehand to
-    spare Spark from casting the same string in every check. ``is_valid`` and ``problems``
-    both derive from this one list, so the cheap predicate and the messages cannot disagree.
+    spare Spark from casting the same string in every check. ``RowValidation``'s flag and
+    messages both derive from this one list, so the cheap predicate and the messages cannot
+    disagree.
     """
     is_delete = F.coalesce(F.upper(raw(OP_COLUMN)) == OP_DELETE, F.lit(False))
     raw_values = [raw(c) for c in dataset.raw_column_names] + [F.col(CORRUPT_RECORD_COLUMN)]
@@ -139,23 +140,34 @@ def checks(dataset: Dataset, typed_of: TypedOf = typed) -> list[Check]:
     return found
 
 
-def is_valid(dataset: Dataset, typed_of: TypedOf = typed) -> Column:
-    """True for a row with no problem: one boolean expression, no arrays, no strings built.
+class RowValidation:
+    """A dataset's validity flag and problem list, both from one list of checks.
 
-    Silver filters every row with this and builds the messages (``problems``) only for the
-    rows that fail it, which are few.
+    Building the checks is a few hundred calls from Python into the JVM (a few tenths of a
+    second); silver needs the flag for every batch and the messages for a batch with
+    rejects, so it builds the list once and takes both views from it.
     """
-    failed = [F.coalesce(c.failed, F.lit(False)) for c in checks(dataset, typed_of)]
-    return ~reduce(lambda a, b: a | b, failed)
 
+    def __init__(self, dataset: Dataset, typed_of: TypedOf = typed) -> None:
+        self._checks = checks(dataset, typed_of)
 
-def problems(dataset: Dataset, typed_of: TypedOf = typed) -> Column:
-    """An array<string> of 'code: message' entries, empty for a valid row."""
-    entries = [
-        F.when(c.failed, F.concat(F.lit(f"{c.code}: "), c.message))
-        for c in checks(dataset, typed_of)
-    ]
-    return F.filter(F.array(*entries), lambda x: x.isNotNull())
+    @cached_property
+    def is_valid(self) -> Column:
+        """True for a row with no problem: one boolean expression, no arrays, no strings.
+
+        Silver filters every row with this and builds the messages (``problems``) only for
+        the rows that fail it, which are few.
+        """
+        failed = [F.coalesce(c.failed, F.lit(False)) for c in self._checks]
+        return ~reduce(lambda a, b: a | b, failed)
+
+    @cached_property
+    def problems(self) -> Column:
+        """An array<string> of 'code: message' entries, empty for a valid row."""
+        entries = [
+            F.when(c.failed, F.concat(F.lit(f"{c.code}: "), c.message)) for c in self._checks
+        ]
+        return F.filter(F.array(*entries), lambda x: x.isNotNull())
 
 
 def _column_checks(column: CatalogColumn, applies: Column, cast: Column) -> list[Check]:
