@@ -11,17 +11,17 @@ from pyspark.sql import DataFrame, SparkSession
 from lakehouse_jobs.gold import GOLD
 from lakehouse_jobs.gold.registry import ReadTable
 from lakehouse_jobs.gold.tables import revenue_groups_touched
+from tests.jobs.conftest import local_frame
 
 D = Decimal
 
 
 @pytest.fixture(scope="module")
 def silver(spark: SparkSession) -> dict[str, DataFrame]:
-    nation = spark.createDataFrame(
-        [(1, "FRANCE"), (2, "PERU")], "n_nationkey bigint, n_name string"
-    )
-    customer = spark.createDataFrame([(10, 1), (20, 2)], "c_custkey bigint, c_nationkey bigint")
-    orders = spark.createDataFrame(
+    nation = local_frame(spark, [(1, "FRANCE"), (2, "PERU")], "n_nationkey bigint, n_name string")
+    customer = local_frame(spark, [(10, 1), (20, 2)], "c_custkey bigint, c_nationkey bigint")
+    orders = local_frame(
+        spark,
         [
             (100, 10, "O", D("50.00"), dt.date(1996, 1, 5)),
             (101, 10, "F", D("70.00"), dt.date(1996, 1, 20)),
@@ -30,7 +30,8 @@ def silver(spark: SparkSession) -> dict[str, DataFrame]:
         "o_orderkey bigint, o_custkey bigint, o_orderstatus string, "
         "o_totalprice decimal(15,2), o_orderdate date",
     )
-    lineitem = spark.createDataFrame(
+    lineitem = local_frame(
+        spark,
         [
             (100, 1, D("2"), D("10.00"), D("0.10"), D("0.00"), "N", "O", dt.date(1998, 9, 2)),
             (100, 2, D("1"), D("20.00"), D("0.00"), D("0.50"), "N", "O", dt.date(1998, 9, 3)),
@@ -41,7 +42,8 @@ def silver(spark: SparkSession) -> dict[str, DataFrame]:
         "l_extendedprice decimal(15,2), l_discount decimal(15,2), l_tax decimal(15,2), "
         "l_returnflag string, l_linestatus string, l_shipdate date",
     )
-    users = spark.createDataFrame(
+    users = local_frame(
+        spark,
         [
             (1, "a", "Paris", dt.datetime(2024, 1, 1, 10, tzinfo=dt.UTC)),
             (2, "b", "Paris", dt.datetime(2024, 3, 1, 9, tzinfo=dt.UTC)),
@@ -79,9 +81,7 @@ def test_revenue_by_nation_month(silver: dict[str, DataFrame]) -> None:
 def test_revenue_rebuilds_only_the_groups_asked_for(
     spark: SparkSession, silver: dict[str, DataFrame]
 ) -> None:
-    groups = spark.createDataFrame(
-        [("PERU", dt.date(1996, 2, 1))], "nation string, order_month date"
-    )
+    groups = local_frame(spark, [("PERU", dt.date(1996, 2, 1))], "nation string, order_month date")
     built = GOLD.get("revenue_by_nation_month").build(reader(silver), groups)
     assert [r["nation"] for r in built.collect()] == ["PERU"]
 
@@ -90,11 +90,12 @@ def test_a_changed_line_item_touches_its_orders_group(
     spark: SparkSession, silver: dict[str, DataFrame]
 ) -> None:
     no_orders = silver["orders"].limit(0)
-    line_change = spark.createDataFrame([(102,)], "l_orderkey bigint")
+    line_change = local_frame(spark, [(102,)], "l_orderkey bigint")
     touched = revenue_groups_touched(reader(silver), {"orders": no_orders, "lineitem": line_change})
     assert rows(touched, "nation") == [("PERU", dt.date(1996, 2, 1))]
     # An order moved to another month touches both months (its pre- and post-image).
-    moved = spark.createDataFrame(
+    moved = local_frame(
+        spark,
         [(100, 10, dt.date(1996, 1, 5)), (100, 10, dt.date(1996, 3, 5))],
         "o_orderkey bigint, o_custkey bigint, o_orderdate date",
     )

@@ -88,17 +88,15 @@ def test_a_delete_after_an_update_in_one_batch_wins(spark: SparkSession) -> None
     assert [(k, op) for k, _, op in winners(changes)] == [(1, "D")] and changes.has_deletes
 
 
-def _silver_table(spark: SparkSession, tmp_path: Path) -> tuple[str, DeltaTable]:
+def _silver_table(
+    spark: SparkSession, tmp_path: Path, first_batch: list[dict[str, str | None]]
+) -> tuple[str, DeltaTable]:
+    """Silver holding ``first_batch``, written as silver writes a first batch: no MERGE."""
     uri = tmp_path.joinpath("orders").as_uri()
-    spark.createDataFrame([], silver.silver_schema(ORDERS)).write.format("delta").save(uri)
+    first = silver.plan_batch(raw_rows(spark, ORDERS, first_batch), ORDERS)
+    columns = [f.name for f in silver.silver_schema(ORDERS).fields]
+    first.winners.select(*columns).write.format("delta").save(uri)
     return uri, DeltaTable.forPath(spark, uri)
-
-
-def _apply(
-    spark: SparkSession, table: DeltaTable, rows: list[dict[str, str | None]], batch: int
-) -> None:
-    changes = silver.plan_batch(raw_rows(spark, ORDERS, rows, batch_id=batch), ORDERS)
-    silver.merge_changes(table, changes.winners, ORDERS)
 
 
 def _contents(spark: SparkSession, uri: str) -> dict[int, tuple[Decimal, int]]:
@@ -109,23 +107,21 @@ def _contents(spark: SparkSession, uri: str) -> dict[int, tuple[Decimal, int]]:
 def test_merge_applies_upserts_and_deletes_and_ignores_older_changes(
     spark: SparkSession, tmp_path: Path
 ) -> None:
-    uri, table = _silver_table(spark, tmp_path)
-    _apply(spark, table, [order(1, 10, "1.00"), order(2, 10, "2.00"), order(3, 10)], batch=1)
-    _apply(
-        spark,
-        table,
-        [
-            order(1, 5, "0.99"),  # older than what silver holds: ignored
-            order(2, 11, "2.50"),  # newer: updates
-            order(3, 9, op="D"),  # an older delete: ignored
-            order(4, 1, op="D"),  # a delete of a key silver never had: nothing to do
-        ],
-        batch=2,
-    )
+    first = [order(1, 10, "1.00"), order(2, 10, "2.00"), order(3, 10), order(5, 10)]
+    uri, table = _silver_table(spark, tmp_path, first)
+    second = [
+        order(1, 5, "0.99"),  # older than what silver holds: ignored
+        order(2, 11, "2.50"),  # newer: updates
+        order(3, 9, op="D"),  # an older delete: ignored
+        order(4, 1, op="D"),  # a delete of a key silver never had: nothing to do
+        order(5, 12, op="d"),  # a newer delete, in any case: removes the key
+        order(6, 1, "6.00"),  # a key silver never had: inserted
+    ]
+    changes = silver.plan_batch(raw_rows(spark, ORDERS, second, batch_id=2), ORDERS)
+    silver.merge_changes(table, changes.winners, ORDERS)
     assert _contents(spark, uri) == {
         1: (Decimal("1.00"), 10),
         2: (Decimal("2.50"), 11),
         3: (Decimal("10.00"), 10),
+        6: (Decimal("6.00"), 1),
     }
-    _apply(spark, table, [order(3, 12, op="d")], batch=3)
-    assert set(_contents(spark, uri)) == {1, 2}

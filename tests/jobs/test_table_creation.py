@@ -13,6 +13,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql.types import StringType, StructField, StructType
 
 from lakehouse_jobs import delta_io
+from tests.jobs.conftest import local_frame
 
 pytestmark = pytest.mark.jobs
 
@@ -31,6 +32,6 @@ def test_a_log_folder_without_a_commit_is_an_interrupted_creation(
 def test_a_committed_table_is_never_recreated(spark: SparkSession, tmp_path: Path) -> None:
     uri = f"file:{tmp_path / 't'}"
     delta_io.ensure_table(spark, uri, SCHEMA, {})
-    spark.createDataFrame([("kept",)], SCHEMA).write.format("delta").mode("append").save(uri)
+    local_frame(spark, [("kept",)], SCHEMA).write.format("delta").mode("append").save(uri)
     assert delta_io.ensure_table(spark, uri, SCHEMA, {}) == 1
     assert [r["name"] for r in spark.read.format("delta").load(uri).collect()] == ["kept"]

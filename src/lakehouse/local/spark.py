@@ -44,6 +44,12 @@ def s3a_hadoop_conf(endpoint: S3Endpoint) -> dict[str, str]:
     }
 
 
+# For a JVM that lives a minute (a test session): compile quickly rather than well, and a
+# collector without background threads. It never reaches the code worth optimising; the
+# jobs' test tier runs about a tenth faster with these (measured on two cores).
+QUICK_START_JVM = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+
+
 @dataclass(frozen=True)
 class LocalSpark:
     """Settings for a session on this machine; ``s3`` None means no object store (tests)."""
@@ -53,8 +59,8 @@ class LocalSpark:
     driver_memory: str = "3g"
     shuffle_partitions: int = 4
     extra_conf: dict[str, str] = field(default_factory=dict)
-    # Options for the driver's JVM (here also the executor): for example the quick-start
-    # settings of a short-lived test session.
+    # Options for the driver's JVM (here also the executor): for example QUICK_START_JVM
+    # for a short-lived test session.
     java_options: tuple[str, ...] = ()
 
     def conf(self) -> dict[str, str]:
