@@ -94,8 +94,7 @@ def _silver_table(
     """Silver holding ``first_batch``, written as silver writes a first batch: no MERGE."""
     uri = tmp_path.joinpath("orders").as_uri()
     first = silver.plan_batch(raw_rows(spark, ORDERS, first_batch), ORDERS)
-    columns = [f.name for f in silver.silver_schema(ORDERS).fields]
-    first.winners.select(*columns).write.format("delta").save(uri)
+    silver._first_write(first.winners, ORDERS, first.applied).write.format("delta").save(uri)
     return uri, DeltaTable.forPath(spark, uri)
 
 

@@ -40,13 +40,8 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def jar_path(jar: versions.MavenJar) -> Path:
-    """Where ``jar`` is kept once downloaded."""
-    return cache_dir() / "jars" / jar.filename
-
-
 def ensure_jar(jar: versions.MavenJar, log: Callable[[str], None] = print) -> Path:
-    target = jar_path(jar)
+    target = cache_dir() / "jars" / jar.filename
     if target.is_file() and sha256_of(target) == jar.sha256:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
