@@ -1,11 +1,11 @@
 """A client for Dremio OSS 25.2's REST API (v2 bootstrap and login, v3 catalog, users, SQL).
 
 Used by the in-cluster bootstrap Job and by the CLI. It follows what 25.2 really answers
-(read from its source; see the README): a path that does not exist yet inside an S3 source
-is an internal error (500), not a 404, so a table is looked for among its parent folder's
-children; before the first user exists every v2 call is refused with 403 "No User
-Available"; a job reported in ``INVALID_STATE`` (Dremio's name for an attempt state it
-cannot map) never leaves it, so the wait ends there.
+(read from its source; docs/dremio-contract.md gives the lines): a path that does not exist
+yet inside an S3 source is an internal error (500), not a 404, so a table is looked for
+among its parent folder's children; before the first user exists every v2 call is refused
+with 403 "No User Available"; a job reported in ``INVALID_STATE`` (Dremio's name for an
+attempt state it cannot map) is reported rather than waited on.
 
 Every call has a timeout; calls that are safe to repeat are retried with exponential
 backoff (tenacity) while Dremio is starting (refused connections, 502/503/504), and every
@@ -48,6 +48,9 @@ class DremioUnavailable(DremioError):
     """Dremio did not answer (or only with 5xx) within the retries."""
 
     hint = "is it running and reachable? `lakehouse status` shows the Dremio pods"
+
+
+AUTH_REFUSED = "Dremio refused the credentials: "
 
 
 class DremioAuthError(DremioError):
@@ -252,7 +255,7 @@ class DremioClient:
         if response.status_code == 403 and message == "No User Available":
             raise DremioNoUser(f"Dremio at {self.base_url} has no user yet ({method} {path})")
         if response.status_code == 401:
-            raise DremioAuthError(f"Dremio refused the credentials: {message or 'no valid token'}")
+            raise DremioAuthError(f"{AUTH_REFUSED}{message or 'no valid token'}")
         if response.status_code >= 400:
             raise DremioRequestError(
                 f"{method} {path} failed with {response.status_code}: {message}",
@@ -314,9 +317,15 @@ class DremioClient:
         return True
 
     def login(self, user: str, password: str) -> None:
-        response = self._request(
-            "POST", "/apiv2/login", json={"userName": user, "password": password}
-        )
+        try:
+            response = self._request(
+                "POST", "/apiv2/login", json={"userName": user, "password": password}
+            )
+        except DremioAuthError as err:
+            reason = str(err).removeprefix(AUTH_REFUSED)
+            raise DremioAuthError(
+                f"Dremio at {self.base_url} refused the login of user {user!r}: {reason}"
+            ) from None
         token = response.json().get("token")
         if not token:
             raise DremioAuthError("Dremio's login answer carried no token")

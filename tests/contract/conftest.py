@@ -1,14 +1,23 @@
-"""Contract fixtures: a real MinIO holding small real Delta tables, and the Dremio double.
+"""Contract fixtures: a real MinIO holding small real Delta tables, and a Dremio to talk to.
 
-The tables are written with delta-rs (an independent Delta writer); the double (a stand-in
-for Dremio 25.2, not Dremio) reads them through the rules check and delta-rs, as it does
-in the local cluster.
+The tables are written with delta-rs (an independent Delta writer). The Dremio is the
+double (a stand-in for Dremio 25.2, not Dremio), which reads them through the rules check
+and delta-rs as it does in the local cluster; or, when ``DREMIO_URL`` names one, a real
+Dremio: then every test runs its same body against it, except those marked
+``double_only`` (they inject faults, or need a Dremio with no user yet), which keep the
+double. docs/dremio-contract.md ties each behaviour to Dremio 25.2's source.
+
+For a real Dremio: ``DREMIO_URL`` (REST, e.g. http://localhost:9047), ``DREMIO_USER`` and
+``DREMIO_PASSWORD`` of an admin, ``DREMIO_FLIGHT`` (grpc+tcp://host:32010) and
+``DREMIO_LAKE_HOST`` (host:port at which that Dremio reaches the tests' MinIO; the tests
+create a source named ``lake`` on it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,8 +76,33 @@ class Lake:
         )
 
     def source(self) -> LakeSource:
-        host = self.endpoint.url.removeprefix("http://")
+        host = os.environ.get("DREMIO_LAKE_HOST") if REAL_URL else None
+        host = host or self.endpoint.url.removeprefix("http://")
         return LakeSource(BUCKET, host, self.endpoint.access_key, self.endpoint.secret_key)
+
+
+REAL_URL = os.environ.get("DREMIO_URL")
+
+
+@dataclass(frozen=True)
+class RealDremio:
+    """A real Dremio the user named; it has users already (its admin's are given)."""
+
+    url: str
+    flight_endpoint: str
+    user: str
+    password: str
+
+
+# Either the double or a real Dremio: what a test body talks to.
+Dremio = DremioDouble | RealDremio
+
+
+def credentials(dremio: Dremio) -> tuple[str, str]:
+    """The admin a test logs in as: the double's first user, or the real one's admin."""
+    if isinstance(dremio, RealDremio):
+        return dremio.user, dremio.password
+    return ADMIN, PASSWORD
 
 
 @pytest.fixture(scope="session")
@@ -92,24 +126,33 @@ def lake() -> Iterator[Lake]:
 
 
 @pytest.fixture
-def dremio(tmp_path: Path) -> Iterator[DremioDouble]:
+def dremio(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Dremio]:
+    if REAL_URL and request.node.get_closest_marker("double_only") is None:
+        yield RealDremio(
+            REAL_URL,
+            os.environ.get("DREMIO_FLIGHT", ""),
+            os.environ["DREMIO_USER"],
+            os.environ["DREMIO_PASSWORD"],
+        )
+        return
     with DremioDouble(tmp_path / "dremio-data") as double:
         yield double
 
 
-def client_for(dremio: DremioDouble, **kwargs: object) -> DremioClient:
+def client_for(dremio: Dremio, **kwargs: object) -> DremioClient:
     return DremioClient(dremio.url, retry=NO_WAIT, sleep=lambda _s: None, **kwargs)  # type: ignore[arg-type]
 
 
-def logged_in(dremio: DremioDouble) -> DremioClient:
+def logged_in(dremio: Dremio) -> DremioClient:
     client = client_for(dremio)
-    client.create_first_user(ADMIN, PASSWORD, "a@b.c")
-    client.login(ADMIN, PASSWORD)
+    if isinstance(dremio, DremioDouble):
+        client.create_first_user(ADMIN, PASSWORD, "a@b.c")
+    client.login(*credentials(dremio))
     return client
 
 
 @pytest.fixture
-def with_source(dremio: DremioDouble, lake: Lake) -> DremioClient:
+def with_source(dremio: Dremio, lake: Lake) -> DremioClient:
     client = logged_in(dremio)
     client.ensure_source(lake.source().definition())
     return client

@@ -1,5 +1,9 @@
 """The Dremio client and bootstrap against the Dremio double (Dremio 25.2's semantics, read
-from its source; a stand-in, not Dremio), over real Delta tables in a real MinIO."""
+from its source; a stand-in, not Dremio), over real Delta tables in a real MinIO.
+
+With ``DREMIO_URL`` set (see conftest.py) the same bodies run against that real Dremio,
+except the ``double_only`` ones. docs/dremio-contract.md gives the source line of Dremio
+25.2 behind each behaviour asserted here."""
 
 from __future__ import annotations
 
@@ -30,13 +34,24 @@ from lakehouse_dremio.lake import promote_tables
 from lakehouse_dremio_double.server import DremioDouble
 from tests.delta_fixtures import reader3_with_empty_features
 
-from .conftest import ADMIN, BUCKET, PASSWORD, Lake, client_for, logged_in
+from .conftest import (
+    ADMIN,
+    BUCKET,
+    PASSWORD,
+    Dremio,
+    Lake,
+    client_for,
+    credentials,
+    logged_in,
+)
+
+double_only = pytest.mark.double_only
 
 ORDERS = ["lake", BUCKET, "deltalake", "silver", "orders"]
 ORDERS_SQL = "lake.lakehouse.deltalake.silver.orders"
 
 
-def raw(dremio: DremioDouble, method: str, path: str, **kwargs: object) -> httpx.Response:
+def raw(dremio: Dremio, method: str, path: str, **kwargs: object) -> httpx.Response:
     return httpx.request(method, dremio.url + path, timeout=10, **kwargs)  # type: ignore[arg-type]
 
 
@@ -47,8 +62,9 @@ def promoted(client: DremioClient, path: list[str]) -> None:
 # --- users, login, tokens ---------------------------------------------------------------------
 
 
+@double_only
 def test_before_the_first_user_every_v2_call_is_refused_with_no_user_available(
-    dremio: DremioDouble,
+    dremio: Dremio,
 ) -> None:
     login = raw(dremio, "POST", "/apiv2/login", json={"userName": ADMIN, "password": PASSWORD})
     assert login.status_code == 403
@@ -59,6 +75,7 @@ def test_before_the_first_user_every_v2_call_is_refused_with_no_user_available(
     assert "bootstrap Job creates the admin user" in refused.value.hint
 
 
+@double_only
 def test_first_user_is_created_once(dremio: DremioDouble) -> None:
     client = client_for(dremio)
     assert client.create_first_user(ADMIN, PASSWORD, "a@b.c") is True
@@ -73,13 +90,15 @@ def test_first_user_is_created_once(dremio: DremioDouble) -> None:
     }
 
 
+@double_only
 def test_weak_password_is_refused_with_dremios_rule(dremio: DremioDouble) -> None:
     with pytest.raises(DremioRequestError, match="must be at least 8 letters long"):
         client_for(dremio).create_first_user(ADMIN, "short", "a@b.c")
 
 
+@double_only
 def test_a_wrong_password_is_a_401_that_names_the_user_and_is_not_retried(
-    dremio: DremioDouble,
+    dremio: Dremio,
 ) -> None:
     client = client_for(dremio)
     client.create_first_user(ADMIN, PASSWORD, "a@b.c")
@@ -90,7 +109,7 @@ def test_a_wrong_password_is_a_401_that_names_the_user_and_is_not_retried(
     assert dremio.faults.requests.count(("POST", "/apiv2/login")) == 1
 
 
-def test_v3_needs_a_token_in_any_of_dremios_three_forms(dremio: DremioDouble) -> None:
+def test_v3_needs_a_token_in_any_of_dremios_three_forms(dremio: Dremio) -> None:
     client = logged_in(dremio)
     token = client._token
     missing = raw(dremio, "GET", "/api/v3/catalog/by-path/lake")
@@ -106,6 +125,7 @@ def test_v3_needs_a_token_in_any_of_dremios_three_forms(dremio: DremioDouble) ->
         assert answer.status_code == 200, header
 
 
+@double_only
 def test_a_rotated_password_is_set_by_an_admin_without_the_old_one(dremio: DremioDouble) -> None:
     client = logged_in(dremio)
     client.set_password(ADMIN, "n3wPassword")
@@ -133,7 +153,7 @@ def test_a_rotated_password_is_set_by_an_admin_without_the_old_one(dremio: Dremi
 
 
 def test_a_missing_path_inside_the_source_is_a_500_not_a_404(
-    dremio: DremioDouble, with_source: DremioClient
+    dremio: Dremio, with_source: DremioClient
 ) -> None:
     headers = {"Authorization": f"_dremio{with_source._token}"}
     missing = raw(
@@ -175,7 +195,7 @@ def test_an_unpromoted_folder_has_no_tag_and_lists_its_children(
 
 
 def test_promotion_checks_id_against_path_before_the_format(
-    dremio: DremioDouble, with_source: DremioClient
+    dremio: Dremio, with_source: DremioClient
 ) -> None:
     headers = {"Authorization": f"_dremio{with_source._token}"}
     url = "/api/v3/catalog/dremio%3A%2Flake%2Flakehouse%2Fdeltalake%2Fsilver%2Forders"
@@ -210,11 +230,14 @@ def test_a_table_dremio_cannot_read_fails_the_promotion_itself(
 
 
 def test_source_is_created_then_updated_in_place_and_a_stale_tag_is_refused(
-    dremio: DremioDouble, with_source: DremioClient, lake: Lake
+    dremio: Dremio, with_source: DremioClient, lake: Lake
 ) -> None:
     source = lake.source().definition()
     before = with_source.catalog_by_path(["lake"])
-    assert before is not None and "accessSecret" not in before["config"]
+    # Dremio never returns a secret it holds: a placeholder stands in its place.
+    assert before is not None
+    assert before["config"].get("accessSecret") == "$DREMIO_EXISTING_VALUE$"
+    assert lake.endpoint.secret_key not in str(before)
     assert with_source.ensure_source({**source, "description": "v2"}) == "updated"
     after = with_source.catalog_by_path(["lake"])
     assert after is not None and after["tag"] != before["tag"]
@@ -255,6 +278,7 @@ def test_results_carry_a_typed_schema_and_dremios_value_formats(
     assert table.column("o_comment").to_pylist() == ["first", 'it\'s "quoted"', None]
 
 
+@double_only
 def test_results_of_an_unfinished_job_name_its_state(
     dremio: DremioDouble, with_source: DremioClient
 ) -> None:
@@ -264,6 +288,7 @@ def test_results_of_an_unfinished_job_name_its_state(
         with_source.results(job)
 
 
+@double_only
 def test_invalid_state_ends_the_wait(dremio: DremioDouble, with_source: DremioClient) -> None:
     dremio.faults.job_state = "INVALID_STATE"
     started = time.monotonic()
@@ -295,6 +320,7 @@ def test_new_commits_stay_invisible_until_refresh_metadata_and_time_travel_reads
     assert then.rows == [{"c": 1}]
 
 
+@double_only
 def test_results_longer_than_500_rows_are_paged(
     dremio: DremioDouble, with_source: DremioClient
 ) -> None:
@@ -309,6 +335,7 @@ def test_results_longer_than_500_rows_are_paged(
 # --- retries and timeouts ---------------------------------------------------------------------
 
 
+@double_only
 def test_503_while_starting_is_retried_until_dremio_answers(dremio: DremioDouble) -> None:
     client = logged_in(dremio)
     dremio.faults.unavailable_requests = 2
@@ -316,6 +343,7 @@ def test_503_while_starting_is_retried_until_dremio_answers(dremio: DremioDouble
     assert dremio.faults.unavailable_requests == 0
 
 
+@double_only
 def test_503_for_too_long_gives_up_with_a_clear_message(dremio: DremioDouble) -> None:
     client = logged_in(dremio)
     dremio.faults.unavailable_requests = 100
@@ -323,6 +351,7 @@ def test_503_for_too_long_gives_up_with_a_clear_message(dremio: DremioDouble) ->
         client.submit("SELECT 1")
 
 
+@double_only
 def test_backoff_grows_between_retries(dremio: DremioDouble) -> None:
     slept: list[float] = []
     client = DremioClient(
@@ -335,6 +364,7 @@ def test_backoff_grows_between_retries(dremio: DremioDouble) -> None:
     assert slept == [0.5, 1.0, 2.0, 2.0]
 
 
+@double_only
 def test_a_slow_dremio_times_out(dremio: DremioDouble) -> None:
     dremio.faults.slow_seconds = 1.0
     client = DremioClient(
@@ -361,6 +391,7 @@ def test_wait_until_ready_rides_out_refused_connections(tmp_path: object) -> Non
         double.stop()
 
 
+@double_only
 def test_wait_until_ready_gives_up(dremio: DremioDouble) -> None:
     dremio.faults.unavailable_requests = 10_000
     with pytest.raises(DremioTimeout, match="was not ready after"):
@@ -394,6 +425,7 @@ def bootstrap_env(dremio: DremioDouble, lake: Lake, password: str = PASSWORD) ->
     }
 
 
+@double_only
 def test_a_fresh_deploy_bootstrap_reports_unwritten_tables_as_missing_not_failed(
     dremio: DremioDouble, lake: Lake, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -408,6 +440,7 @@ def test_a_fresh_deploy_bootstrap_reports_unwritten_tables_as_missing_not_failed
     assert "admin user lakehouse-admin: already exists" in caplog.text
 
 
+@double_only
 def test_the_bootstrap_rotates_the_admin_password_from_the_one_it_applied(
     dremio: DremioDouble, lake: Lake, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -422,6 +455,7 @@ def test_the_bootstrap_rotates_the_admin_password_from_the_one_it_applied(
         client_for(dremio).login(ADMIN, PASSWORD)
 
 
+@double_only
 def test_a_password_changed_elsewhere_fails_the_bootstrap_with_a_hint(
     dremio: DremioDouble, lake: Lake, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -431,9 +465,7 @@ def test_a_password_changed_elsewhere_fails_the_bootstrap_with_a_hint(
     assert "set lakehouse:dremioAdminPassword" in caplog.text
 
 
-def test_bootstrap_names_missing_settings(
-    dremio: DremioDouble, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_bootstrap_names_missing_settings(dremio: Dremio, caplog: pytest.LogCaptureFixture) -> None:
     assert bootstrap.run({"DREMIO_URL": dremio.url}) == 2
     assert "LAKE_BUCKET" in caplog.text and "DREMIO_ADMIN_PASSWORD" in caplog.text
 
@@ -442,16 +474,55 @@ def test_bootstrap_names_missing_settings(
 
 
 def test_arrow_flight_basic_then_bearer_over_a_real_delta_table(
-    dremio: DremioDouble, with_source: DremioClient
+    dremio: Dremio, with_source: DremioClient
 ) -> None:
     from pyarrow import flight
 
     promoted(with_source, ORDERS)
+    user, password = credentials(dremio)
     table = flight_query(
-        dremio.flight_endpoint, ADMIN, PASSWORD, f"SELECT * FROM {ORDERS_SQL} ORDER BY o_orderkey"
+        dremio.flight_endpoint, user, password, f"SELECT * FROM {ORDERS_SQL} ORDER BY o_orderkey"
     )
     assert table.num_rows == 3
     assert table.schema.field("o_updated").type == pa.timestamp("ms")
     assert table.column("o_orderkey").to_pylist() == [1, 2, 3]
     with pytest.raises(flight.FlightUnauthenticatedError, match="Unable to authenticate user"):
-        flight_query(dremio.flight_endpoint, ADMIN, "wrong", "SELECT 1")
+        flight_query(dremio.flight_endpoint, user, "wrong-passw0rd", "SELECT 1")
+
+
+# --- what test_real_dremio.py used to check only against a real Dremio ------------------------
+
+
+def test_a_query_without_a_source_is_typed_and_timestamps_are_utc_milliseconds(
+    dremio: Dremio,
+) -> None:
+    client = logged_in(dremio)
+    result = client.sql(
+        "SELECT CAST(7 AS BIGINT) AS n, CAST(1.50 AS DECIMAL(15,2)) AS price, "
+        "TIMESTAMP '2025-01-02 03:04:05.678' AS at"
+    )
+    types = {c["name"]: c["type"]["name"] for c in result.schema}
+    assert types == {"n": "BIGINT", "price": "DECIMAL", "at": "TIMESTAMP"}
+    assert result.rows[0]["at"] == "2025-01-02 03:04:05.678"
+    assert result.rows[0]["n"] == 7 and result.rows[0]["price"] == Decimal("1.50")
+
+
+def test_a_login_with_a_wrong_password_names_the_user(dremio: Dremio) -> None:
+    logged_in(dremio)  # a user exists
+    with pytest.raises(DremioAuthError, match=r", user nobody-here$"):
+        client_for(dremio).login("nobody-here", "wrong-passw0rd")
+
+
+def test_an_unknown_source_is_a_404(dremio: Dremio) -> None:
+    client = logged_in(dremio)
+    assert client.catalog_by_path(["no-such-source-here", "x"]) is None
+    missing = raw(
+        dremio,
+        "GET",
+        "/api/v3/catalog/by-path/no-such-source-here/x",
+        headers={"Authorization": f"_dremio{client._token}"},
+    )
+    assert missing.status_code == 404
+    assert missing.json()["errorMessage"] == (
+        "Could not find entity with path [[no-such-source-here, x]]"
+    )

@@ -29,16 +29,8 @@ import pytest
 from lakehouse.datagen.landing import GeneratorSettings, generate
 from lakehouse.local.minio import DistributedMinio
 from lakehouse.s3 import ObjectStore, S3Endpoint
-from lakehouse_core.catalog import (
-    BATCH_ID_COLUMN,
-    CATALOG,
-    LANDING_PREFIX,
-    LakeCatalog,
-    Layer,
-    format_batch_id,
-)
-from lakehouse_jobs.gold import GOLD
-from tests.integration.oracle import Oracle, normalise, read_delta_rows
+from lakehouse_core.catalog import CATALOG, LANDING_PREFIX, LakeCatalog, format_batch_id
+from tests.integration.divergence import divergence as lake_divergence
 
 pytestmark = pytest.mark.faults
 
@@ -254,102 +246,9 @@ def run_pipeline(
     return Run(process.returncode, "".join(output), killed, time.monotonic() - started)
 
 
-# --- what a converged lake looks like ------------------------------------------------------
-
-
-def landing_rows_per_batch(oracle: Oracle, dataset: str) -> dict[int, int]:
-    files = oracle.files(dataset)
-    ds = CATALOG.dataset(dataset)
-    out = oracle.con.execute(
-        f"SELECT regexp_extract(filename, 'batch=([0-9]+)', 1)::BIGINT AS b, count(*) "
-        f"FROM ({oracle._raw_sql(ds, files)}) GROUP BY 1"
-    ).fetchall()
-    return {int(b): int(n) for b, n in out}
-
-
-def _by_key(
-    rows: list[dict[str, Any]], key: tuple[str, ...], columns: list[str]
-) -> dict[tuple[Any, ...], list[tuple[Any, ...]]]:
-    """Rows grouped by key, values normalised as the oracle compares them."""
-    out: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
-    for r in rows:
-        out.setdefault(tuple(r[c] for c in key), []).append(tuple(normalise(r[c]) for c in columns))
-    return out
+# --- what a converged lake looks like: tests/integration/divergence.py ---------------------
 
 
 def divergence(lake: Lake) -> tuple[int, int, dict[str, Any]]:
     """(rows lost, rows duplicated, details) of the lake against the oracle of its landing."""
-    oracle = Oracle(lake.store, lake.catalog, lake.workdir / secrets.token_hex(2))
-    oracle.register_silver()
-    lost = duplicated = 0
-    detail: dict[str, Any] = {}
-    uri = lake.catalog.table_uri
-    for dataset in lake.catalog.datasets:
-        bronze = read_delta_rows(lake.endpoint, uri(Layer.BRONZE, dataset.name))
-        got_batches: dict[int, int] = {}
-        for row in bronze:
-            got_batches[row[BATCH_ID_COLUMN]] = got_batches.get(row[BATCH_ID_COLUMN], 0) + 1
-        for batch, want in landing_rows_per_batch(oracle, dataset.name).items():
-            have = got_batches.get(batch, 0)
-            lost += max(0, want - have)
-            duplicated += max(0, have - want)
-            if have != want:
-                detail[f"bronze.{dataset.name}.{batch}"] = {"have": have, "want": want}
-        silver = read_delta_rows(lake.endpoint, uri(Layer.SILVER, dataset.name))
-        key = dataset.key
-        got: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for row in silver:
-            k = tuple(row[c] for c in key)
-            if k in got:
-                duplicated += 1
-            got[k] = row
-        for row in oracle.silver(dataset):
-            k = tuple(row[c] for c in key)
-            mine = got.pop(k, None)
-            if mine is None or any(mine[c] != row[c] for c in dataset.column_names):
-                lost += 1
-        duplicated += len(got)  # keys the oracle does not have
-    for table in GOLD:
-        want_rows = oracle.gold(table.name)
-        columns = list(want_rows[0]) if want_rows else []
-        have = _by_key(
-            read_delta_rows(lake.endpoint, uri(Layer.GOLD, table.name)), table.key, columns
-        )
-        want = _by_key(want_rows, table.key, columns)
-        gone = sum(1 for k in want if k not in have or have[k][0] != want[k][0])
-        extra = sum(len(v) - 1 for v in have.values()) + sum(1 for k in have if k not in want)
-        if gone or extra:
-            detail[f"gold.{table.name}"] = {"wrong_or_missing": gone, "extra": extra}
-        lost += gone
-        duplicated += extra
-    detail |= audit_problems(lake)
-    return lost, duplicated, detail
-
-
-def audit_problems(lake: Lake) -> dict[str, Any]:
-    """Every bronze and silver batch audited, and silver's counts reconciling."""
-    problems: dict[str, Any] = {}
-    for layer in (Layer.BRONZE, Layer.SILVER):
-        rows = read_delta_rows(
-            lake.endpoint, lake.catalog.system_table_uri(f"batch_audit_{layer.value}")
-        )
-        latest = {(r["table_name"], r["batch_id"]): r for r in rows}
-        for (table, batch), r in latest.items():
-            if layer is Layer.SILVER and r["rows_in"] != (
-                r["rows_applied"] + r["rows_superseded"] + r["rows_rejected"]
-            ):
-                problems[f"audit.silver.{table}.{batch}"] = "counts do not reconcile"
-        for dataset in lake.catalog.datasets:
-            audited = sorted(b for t, b in latest if t == dataset.name)
-            landed = sorted(
-                {
-                    int(k.split("batch=")[1][:6])
-                    for k in lake.store.keys(lake.catalog.landing_key(dataset.name))
-                }
-            )
-            if audited != landed:
-                problems[f"audit.{layer.value}.{dataset.name}"] = {
-                    "audited": audited,
-                    "landed": landed,
-                }
-    return problems
+    return lake_divergence(lake.endpoint, lake.catalog, lake.workdir / secrets.token_hex(2))

@@ -9,6 +9,7 @@ re-run once the servers are back converges to exactly the uninterrupted state.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import threading
 import time
@@ -93,17 +94,15 @@ def test_one_server_lost_during_silvers_merge_the_run_completes(
     lake = new_lake("one-down")
     pipeline = spark_for(lake)
     prepare(lake, pipeline)
-    killed: list[int] = []
-    watcher = when_objects_appear(
-        lake, "deltalake/silver/", lambda: (minio.kill(3), killed.append(3))
-    )
+    killed: list[int | None] = []
+    watcher = when_objects_appear(lake, "deltalake/silver/", lambda: killed.append(minio.kill(3)))
     try:
         results = pipeline.run("silver") + pipeline.run("gold")
     finally:
         watcher.join(timeout=1)
         minio.restart(3)
         minio.wait_healthy()
-    assert killed == [3], "the server was not killed during the MERGE"
+    assert killed == [-signal.SIGKILL], f"server 4 was not killed during the MERGE: {killed}"
     assert any(r["layer"] == "silver" for r in results)
     lost, duplicated, detail = divergence(lake)
     ledger.add(
@@ -124,11 +123,15 @@ def test_two_servers_lost_during_a_commit_fail_cleanly_then_converge(
     prepare(lake, pipeline)
     silver_uri = lake.catalog.table_uri(Layer.SILVER, "orders")
     before = open_delta(endpoint, silver_uri).version()
-    watcher = when_objects_appear(lake, "deltalake/silver/", lambda: (minio.kill(2), minio.kill(3)))
+    killed: list[int | None] = []
+    watcher = when_objects_appear(
+        lake, "deltalake/silver/", lambda: killed.extend((minio.kill(2), minio.kill(3)))
+    )
     try:
         with pytest.raises(StorageUnavailable) as failed:
             pipeline.run("silver")
         watcher.join(timeout=1)
+        assert killed == [-signal.SIGKILL] * 2, f"servers 3 and 4 were not killed: {killed}"
         assert "storage quorum" in failed.value.message or "does not answer" in failed.value.message
         # Two of four lost: reads still have their quorum. The table is where it was.
         table = open_delta(endpoint, silver_uri)
@@ -157,7 +160,10 @@ def test_every_server_restarted_during_gold(
     prepare(lake, pipeline)
     pipeline.run("silver")
 
+    fired: list[float] = []
+
     def restart_all() -> None:
+        fired.append(time.monotonic())
         for index in range(4):
             minio.restart(index, wait=False)
         minio.wait_healthy()
@@ -165,21 +171,28 @@ def test_every_server_restarted_during_gold(
     watcher = when_objects_appear(lake, "deltalake/gold/", restart_all)
     outcome = "completed"
     runs = 1
+    gold_started = time.monotonic()
     try:
         pipeline.run("gold")
     except StorageUnavailable as err:
         outcome = f"failed cleanly ({err.message[:60]}...)"
     finally:
+        gold_ended = time.monotonic()
         watcher.join(timeout=120)
         minio.wait_healthy()
+    # The restart fired while gold ran (after its first object, before it returned).
+    assert len(fired) == 1 and gold_started < fired[0] < gold_ended, (fired, gold_started)
+    fired_after = fired[0] - gold_started
     if outcome != "completed":
         pipeline.run("all")
         runs = 2
     lost, duplicated, detail = divergence(lake)
     if runs == 2:
         outcome += f", {after_rerun(lost, duplicated, detail)}"
-    ledger.add(FaultRecord("every MinIO server restarted during gold", "restart of 4 servers",
-                           outcome, runs, lost, duplicated, detail))  # fmt: skip
+    ledger.add(FaultRecord("every MinIO server restarted during gold",
+                           f"restart of 4 servers {fired_after:.1f} s into gold's "
+                           f"{gold_ended - gold_started:.1f} s", outcome, runs, lost, duplicated,
+                           {**detail, "fired_during_gold": True}))  # fmt: skip
     assert (lost, duplicated, detail) == (0, 0, {})
 
 

@@ -8,7 +8,6 @@ import pytest
 
 from lakehouse.render import Rendering, render_stack
 from lakehouse_core.images import dremio_bootstrap_image_ref
-from lakehouse_core.stack_config import dremio_memory
 
 NS = "lakehouse-dremio"
 
@@ -28,6 +27,18 @@ def test_node_counts_follow_the_stack(
     assert r.find("StatefulSet", "zk", NS)["spec"]["replicas"] == zookeepers
 
 
+# (stack, role) -> (container budget MiB, heap MiB, direct MiB), worked out by hand from
+# the rule in docs/configuration.md: keep max(5 %, 512 MiB) outside heap and direct; a
+# coordinator's direct memory is 2048 MiB below 18 GiB usable; an executor's heap 2048 MiB
+# below 6 GiB usable, 4096 MiB below 32 GiB.
+MEMORY = {
+    ("dev", "coordinator"): (4096, 1536, 2048),
+    ("dev", "executor"): (4096, 2048, 1536),
+    ("prod", "coordinator"): (16384, 13517, 2048),
+    ("prod", "executor"): (16384, 4096, 11469),
+}
+
+
 def test_roles_and_explicit_memory(rendering: Rendering) -> None:
     for role, coordinator in (("coordinator", True), ("executor", False)):
         sts = rendering.find("StatefulSet", f"dremio-{role}", NS)
@@ -45,9 +56,7 @@ def test_roles_and_explicit_memory(rendering: Rendering) -> None:
         )
         assert limit >= 4096
         assert heap >= 1024 and direct >= 1024 and heap + direct < limit
-        assert (heap, direct) == tuple(
-            dremio_memory(limit, coordinator=coordinator).model_dump().values()
-        )
+        assert (limit, heap, direct) == MEMORY[rendering.stack, role]
 
 
 def test_zookeeper_address_matches_the_zookeeper_pods(rendering: Rendering) -> None:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from lakehouse.render import Rendering
+from lakehouse.render import Rendering, render_stack
 from lakehouse_infra.minio_provisioning import dremio_policy, spark_policy
 
 NS = "lakehouse-storage"
@@ -71,10 +71,27 @@ def test_provisioning_job_creates_bucket_versioning_and_users(rendering: Renderi
     )
 
 
+def _annotation(rendering: Rendering, kind: str, name: str, key: str) -> str:
+    template = rendering.find(kind, name, NS)["spec"]["template"]
+    return str(template["metadata"]["annotations"][key])
+
+
 def test_a_rotated_root_password_rolls_the_servers(rendering: Rendering) -> None:
-    template = rendering.find("StatefulSet", "minio", NS)["spec"]["template"]
-    assert re.fullmatch(
-        r"[0-9a-f]{16}", template["metadata"]["annotations"]["lakehouse.dev/root-credentials"]
+    key = "lakehouse.dev/root-credentials"
+    current = _annotation(rendering, "StatefulSet", "minio", key)
+    assert re.fullmatch(r"[0-9a-f]{16}", current)
+    rotated = render_stack(rendering.stack, overrides={"minioRootPassword": "rotated1"})
+    again = render_stack(rendering.stack, overrides={"minioRootPassword": "rotated1"})
+    changed = _annotation(rotated, "StatefulSet", "minio", key)
+    assert changed != current  # a new password rolls the pods
+    assert _annotation(again, "StatefulSet", "minio", key) == changed  # the same one does not
+    # The provisioning Job runs again with every user's new key, not only the root's.
+    job_key = "lakehouse.dev/credentials-hash"
+    spark_rotated = render_stack(
+        rendering.stack, overrides={"minioRootPassword": "rotated1", "sparkS3SecretKey": "k2"}
+    )
+    assert _annotation(spark_rotated, "Job", "minio-provision", job_key) != _annotation(
+        rotated, "Job", "minio-provision", job_key
     )
 
 

@@ -167,9 +167,14 @@ def test_query_when_dremio_does_not_answer(quick_dremio_retries: None) -> None:
 def test_query_when_dremio_refuses_the_login(dremio_refusing: str) -> None:
     result = runner.invoke(
         app,
-        ["query", "SELECT 1", "--dremio-url", dremio_refusing, "--user", "u", "--password", "bad1"],
-    )
-    assert_one_error(result, "u")
+        ["query", "SELECT 1", "--dremio-url", dremio_refusing,
+         "--user", "nobody-here", "--password", "bad-secret-1"],
+    )  # fmt: skip
+    assert_one_error(
+        result, f"Dremio at {dremio_refusing} refused the login of user 'nobody-here'",
+        "Login failed: invalid username or password",
+    )  # fmt: skip
+    assert "bad-secret-1" not in result.output
 
 
 def test_landing_when_s3_does_not_answer(tmp_path: Path) -> None:

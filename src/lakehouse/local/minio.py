@@ -178,11 +178,13 @@ class MinioServer:
             process.kill()
             process.wait(timeout=5)
 
-    def kill(self) -> None:
-        """SIGKILL: the server dies mid-request, as a crashed node would."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
+    def kill(self) -> int | None:
+        """SIGKILL: the server dies mid-request, as a crashed node would. Returns its exit
+        status (``-SIGKILL`` when this call killed it; None when it was not running)."""
+        if self.process is None or self.process.poll() is not None:
+            return None
+        self.process.send_signal(signal.SIGKILL)
+        return self.process.wait(timeout=10)
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -373,8 +375,8 @@ class DistributedMinio:
         self._log(f"distributed MinIO: {len(self.servers)} servers on ports {self.ports}")
         return self
 
-    def kill(self, index: int) -> None:
-        self.servers[index].kill()
+    def kill(self, index: int) -> int | None:
+        return self.servers[index].kill()
 
     def restart(self, index: int, wait: bool = True) -> None:
         server = self.servers[index]

@@ -7,9 +7,9 @@ the project uses the way Dremio 25.2 answers it, as read from the dremio-oss 25.
 source: status codes, messages, job states, result schemas and value formats. It reads
 the lake's Delta tables through the project's Dremio rules check (so a table Dremio could
 not read fails as Dremio would) and a real Delta reader (delta-rs), and runs the SQL the
-project and its README send on DuckDB.
+project and its docs send on DuckDB.
 
 Used by the contract tests, and as the Dremio stand-in image of the local cluster test bed
 (tagged as the stacks name Dremio's image). Where it differs from Dremio is listed in the
-README's "stand-ins" table.
+docs/dremio-contract.md, behaviour by behaviour.
 """

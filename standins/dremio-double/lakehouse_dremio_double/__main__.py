@@ -27,6 +27,10 @@ DATA = Path(os.environ.get("DREMIO_DATA_DIR", "/opt/dremio/data"))
 VERSION = os.environ.get("DREMIO_DOUBLE_VERSION", "25.2.0")
 
 
+# Dremio's exit status when its services fail to start (UserBitShared.proto, ProcessExit).
+SERVICE_START_FAILURE = 4
+
+
 def log(message: str) -> None:
     print(time.strftime("%Y-%m-%d %H:%M:%S"), "dremio-double:", message, flush=True)
 
@@ -143,12 +147,9 @@ def start_fg() -> int:
         double = DremioDouble(
             DATA, host=anywhere, rest_port=9047, flight_port=32010, version=VERSION
         )
-    except KVStoreTooOld as err:
+    except (KVStoreTooOld, OSError) as err:
         log(f"Failure while starting services. {err}")
-        return 3
-    except OSError as err:
-        log(f"Failure while starting services. {err}")
-        return 3
+        return SERVICE_START_FAILURE
     double.start()
     log(f"Dremio API double {VERSION} serving REST on 9047 and Flight on 32010")
     return run_until_terminated()

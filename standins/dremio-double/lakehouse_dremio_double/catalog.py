@@ -18,6 +18,9 @@ from lakehouse_dremio.delta_rules import DremioCannotRead, TableSnapshot
 from lakehouse_dremio_double.lake import PathMissing, SourceFiles
 from lakehouse_dremio_double.state import Dataset, KVStore, new_tag
 
+# What Dremio 25.2 shows in place of a secret it holds (SecretRef.getDisplayString).
+EXISTING_SECRET = "$DREMIO_EXISTING_VALUE$"  # noqa: S105 (a placeholder, not a secret)
+
 
 class ApiError(Exception):
     """An answer other than 200: status, message, and the body shape Dremio uses."""
@@ -113,14 +116,21 @@ class Catalog:
                 f"Source [{current['name']}] has been updated, and the given configuration is "
                 f"out of date (current tag: {current['tag']}, given: {body['tag']})",
             )
+        config = dict(body.get("config") or {})
+        if config.get("accessSecret") == EXISTING_SECRET:  # "keep the one you have"
+            config["accessSecret"] = current["config"].get("accessSecret")
         with self.kv.lock:
-            updated = {**current, **body, "tag": new_tag()}
+            updated = {**current, **body, "config": config, "tag": new_tag()}
             self.kv.store.sources[source_id] = updated
             self.kv.save()
         return self.source_entity(updated, children=False)
 
     def source_entity(self, source: dict[str, Any], children: bool = True) -> dict[str, Any]:
-        config = {k: v for k, v in source["config"].items() if k != "accessSecret"}
+        # Dremio never returns a secret: a set one reads as a placeholder, which an update
+        # may send back to keep it (Source.java, ConnectionConf.clearSecrets, SecretRef).
+        config = dict(source["config"])
+        if config.get("accessSecret"):
+            config["accessSecret"] = EXISTING_SECRET
         entity = {
             "entityType": "source",
             "config": config,

@@ -1,4 +1,4 @@
-"""The SQL the project and its README send to Dremio, answered by DuckDB over the lake.
+"""The SQL the project and its docs send to Dremio, answered by DuckDB over the lake.
 
 Table references are the source paths Dremio uses (``lake.lakehouse.deltalake.gold.t``,
 quoted or not, optionally ``AT SNAPSHOT '<version>'``); each is replaced by the rows the
