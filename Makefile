@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
 .PHONY: help tools deps-py deps demo test test-unit test-jobs test-integration test-contract \
-	test-manifests lint bench render manifests up down cluster-build cluster-test test-faults clean
+	test-manifests lint bench render manifests docs up down cluster-build cluster-test test-faults clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -50,11 +50,15 @@ lint: deps-py ## ruff, mypy --strict, import contracts, shellcheck
 bench: deps ## benchmarks (not tests): writes bench/results.json and bench/results.png
 	$(RUN) python -m bench.run
 
-render: deps-py ## write every Kubernetes object of the dev stack to out/dev
-	$(RUN) lakehouse render --stack dev --out out/dev
+render: deps-py ## write every Kubernetes object of both stacks to out/<stack>
+	$(RUN) lakehouse render --stack dev
+	$(RUN) lakehouse render --stack prod
 
 manifests: deps-py ## regenerate spark-apps/manifests/ from the pipeline definition
 	$(RUN) lakehouse manifests --write
+
+docs: deps-py ## regenerate docs/configuration.md from the stack settings models
+	$(RUN) python -m lakehouse.reference
 
 up: deps ## kind cluster, images, pulumi up (dev), pipeline, first query (needs Docker)
 	scripts/e2e-kind.sh up

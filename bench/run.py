@@ -38,7 +38,14 @@ from lakehouse.datagen.landing import GeneratorSettings, generate
 from lakehouse.local.minio import LocalMinio
 from lakehouse.s3 import ObjectStore, S3Endpoint
 from lakehouse_core import versions
-from lakehouse_core.catalog import CATALOG, LANDING_PREFIX, TPCH_DATASETS, LakeCatalog, Layer
+from lakehouse_core.catalog import (
+    CATALOG,
+    DEFAULT_RETAIN_HOURS,
+    LANDING_PREFIX,
+    TPCH_DATASETS,
+    LakeCatalog,
+    Layer,
+)
 
 RESULTS = Path(__file__).with_name("results.json")
 CHART = Path(__file__).with_name("results.png")
@@ -268,7 +275,9 @@ def bench_scale(scale: float, cores: int, driver_memory: str) -> dict[str, Any]:
             spark_counts_after_change = silver_counts(spark, catalog)
             copy_batch(store, staging.bucket, 3)
             fixed = run_step(spark, catalog, "fixed-size change")
-            maintenance_seconds, _ = timed(lambda: run_maintenance(spark, catalog, ["tpch"], 168.0))
+            maintenance_seconds, _ = timed(
+                lambda: run_maintenance(spark, catalog, ["tpch"], DEFAULT_RETAIN_HOURS)
+            )
             naive_timings = naive_rebuild(spark, catalog, naive)
             log.info("naive rebuild: %s", naive_timings)
         finally:

@@ -81,13 +81,13 @@ check() {
   log "Arrow Flight"
   lakehouse query --stack "$STACK" --flight \
     'SELECT COUNT(*) AS n FROM lake.lakehouse.deltalake.silver.orders' \
-    || echo "warning: Arrow Flight through the ingress failed (REST works); see README troubleshooting"
+    || echo "warning: Arrow Flight through the ingress failed (REST works); see docs/troubleshooting.md"
   log "all checks passed"
 }
 
 down() {
   if command -v pulumi >/dev/null 2>&1 && [ -n "${PULUMI_CONFIG_PASSPHRASE:-}${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
-    lakehouse destroy --stack "$STACK" || echo "pulumi destroy failed; deleting the cluster anyway"
+    lakehouse destroy --stack "$STACK" --yes || echo "pulumi destroy failed; deleting the cluster anyway"
   fi
   command -v kind >/dev/null 2>&1 || die "kind is not installed: nothing to delete" 3
   lakehouse cluster delete

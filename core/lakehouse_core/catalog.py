@@ -24,6 +24,8 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 DEFAULT_BUCKET = "lakehouse"
+# The time-travel window VACUUM keeps by default, in hours: a week.
+DEFAULT_RETAIN_HOURS = 168.0
 LANDING_PREFIX = "landing"
 DELTA_PREFIX = "deltalake"
 SYSTEM_PREFIX = f"{DELTA_PREFIX}/_system"

@@ -26,6 +26,7 @@ IMAGE_CORE_MODULES: tuple[str, ...] = (
     "core/lakehouse_core/__init__.py",
     "core/lakehouse_core/catalog.py",
     "core/lakehouse_core/errors.py",
+    "core/lakehouse_core/gold.py",
     "core/lakehouse_core/names.py",
     "core/lakehouse_core/versions.py",
 )

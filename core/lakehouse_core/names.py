@@ -9,7 +9,8 @@ Pure Python, importable in the job image.
 
 from __future__ import annotations
 
-PART_OF = "lakehouse"  # the app.kubernetes.io/part-of label of every object
+PROJECT = "lakehouse"  # the Pulumi project; its config keys are written lakehouse:<key>
+PART_OF = PROJECT  # the app.kubernetes.io/part-of label of every object
 
 # --- object storage (MinIO) ---------------------------------------------------------------
 STORAGE_NAMESPACE = "lakehouse-storage"

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lakehouse_core import names, versions
-from lakehouse_core.catalog import ALL_LAYERS, CATALOG, LAYER_CHOICES, MAINTENANCE_STEP, Layer
+from lakehouse_core.catalog import (
+    ALL_LAYERS,
+    CATALOG,
+    DEFAULT_RETAIN_HOURS,
+    LAYER_CHOICES,
+    MAINTENANCE_STEP,
+    Layer,
+)
 from lakehouse_core.images import MAIN_APPLICATION_FILE, job_image_ref
 from lakehouse_core.stack_config import StackConfig
 
@@ -58,7 +65,7 @@ class JobSettings:
     schedule: str = "0 * * * *"
     schedule_suspended: bool = True
     maintenance_schedule: str = "30 3 * * *"
-    retain_hours: float = 168.0
+    retain_hours: float = DEFAULT_RETAIN_HOURS
     # The run that holds the pipeline's Lease on this application's behalf (the CLI's).
     lease_holder: str | None = None
     ttl_seconds: int | None = 86_400

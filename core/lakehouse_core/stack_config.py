@@ -26,10 +26,12 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from lakehouse_core import versions
-from lakehouse_core.catalog import DEFAULT_BUCKET
+from lakehouse_core.catalog import DEFAULT_BUCKET, DEFAULT_RETAIN_HOURS
 from lakehouse_core.errors import LakehouseError
+from lakehouse_core.names import PROJECT, SECRET_CONFIG_KEYS
 
-NAMESPACE = "lakehouse"
+NAMESPACE = PROJECT  # the namespace of the stack's own config keys
+CONFIGURATION_PAGE = "docs/configuration.md"
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 HOST_NAME = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$"
@@ -44,12 +46,17 @@ DREMIO_MIN_MEMORY_MIB = 4096
 class ConfigError(LakehouseError):
     """A stack configuration value is wrong; the message names the key and the fix."""
 
-    hint = "fix the value in Pulumi.<stack>.yaml (the README's configuration table lists every key)"
+    hint = f"fix the value in Pulumi.<stack>.yaml; {CONFIGURATION_PAGE} lists every key"
 
 
 class Section(BaseModel):
+    # Each field's docstring is its meaning in docs/configuration.md (generated, tested).
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        use_attribute_docstrings=True,
     )
 
 
@@ -63,9 +70,13 @@ class Resources(Section):
     """Requests and limits of one container (limits default to the requests)."""
 
     cpu: str
+    """CPU request (a Kubernetes quantity: 250m, 1)."""
     memory: str
+    """Memory request (192Mi, 2Gi)."""
     cpu_limit: str | None = None
+    """CPU limit; the request when unset."""
     memory_limit: str | None = None
+    """Memory limit; the request when unset."""
 
     @field_validator("cpu", "memory", "cpu_limit", "memory_limit")
     @classmethod
@@ -83,20 +94,31 @@ class Resources(Section):
 
 
 class ObjectStoreConfig(Section):
+    """Distributed MinIO: the lake's bucket and Dremio's distributed storage."""
+
     image: str = versions.MINIO_IMAGE.ref
+    """The MinIO server image (the community edition is frozen: a rebuild can go here)."""
     mc_image: str = versions.MC_IMAGE.ref
+    """The MinIO client image the provisioning Job runs."""
     replicas: int = 4
+    """MinIO pods (at least 4)."""
     drives_per_pod: int = 1
+    """Volumes per pod; replicas x drives must split into erasure sets of 4-16 drives."""
     drive_size: str = "2Gi"
+    """Size of each drive's PersistentVolumeClaim."""
     storage_class: str | None = None
-    # kind keeps volumes on the node's root filesystem, which distributed MinIO refuses
-    # unless told this is a test cluster (MINIO_CI_CD). Never set it in production.
+    """StorageClass of the drives; the cluster's default when unset."""
     allow_root_drives: bool = False
+    """kind keeps volumes on the node's root filesystem, which distributed MinIO refuses
+    unless told this is a test cluster (MINIO_CI_CD). Refused in prod."""
     spread_across_nodes: bool = True
+    """Spread the pods over nodes (topology spread); off on a one-node kind cluster."""
     noncurrent_version_days: int = Field(default=7, ge=1)
+    """Days an overwritten or deleted object's old version is kept (bucket versioning)."""
     resources: Resources = Resources(
         cpu="250m", memory="192Mi", cpu_limit="1", memory_limit="512Mi"
     )
+    """Requests and limits of each MinIO server."""
 
     @field_validator("drive_size")
     @classmethod
@@ -143,23 +165,41 @@ class DremioMemory(Section):
     """Heap and direct memory of one Dremio node, derived from its container memory."""
 
     heap_mib: int
+    """JVM heap, MiB."""
     direct_mib: int
+    """Direct (off-heap) memory, MiB."""
 
 
 class DremioConfig(Section):
+    """The Dremio OSS cluster: one coordinator and its executors."""
+
     image: str = versions.DREMIO_IMAGE.ref
+    """The Dremio OSS image."""
     executors: int = 1
+    """Executor pods (at least 1)."""
     coordinator_memory_mib: int = DREMIO_MIN_MEMORY_MIB
+    """The coordinator's memory budget in MiB (Dremio refuses less than 4096); heap and
+    direct memory are derived from it."""
     executor_memory_mib: int = DREMIO_MIN_MEMORY_MIB
+    """Each executor's memory budget in MiB (at least 4096)."""
     coordinator_cpu: str = "500m"
+    """The coordinator's CPU request."""
     executor_cpu: str = "500m"
+    """Each executor's CPU request."""
     cpu_limit: str = "2"
+    """CPU limit of the coordinator and each executor."""
     coordinator_volume: str = "5Gi"
+    """The coordinator's data volume (its catalog, RocksDB)."""
     executor_volume: str = "5Gi"
+    """Each executor's spill and cache volume."""
     storage_class: str | None = None
+    """StorageClass of Dremio's volumes; the cluster's default when unset."""
     anti_affinity: bool = False
+    """Keep executors on different nodes."""
     admin_user: str = "lakehouse-admin"
+    """The first (admin) user the bootstrap Job creates."""
     admin_email: str = "admin@lakehouse.local"
+    """The admin user's e-mail address."""
 
     @model_validator(mode="after")
     def _sizes(self) -> DremioConfig:
@@ -201,10 +241,15 @@ class ZookeeperConfig(Section):
     """The ZooKeeper ensemble Dremio coordinates through (its own component)."""
 
     image: str = versions.ZOOKEEPER_IMAGE.ref
+    """The ZooKeeper image."""
     replicas: int = 1
+    """Members: 1 (dev) or an odd quorum of 3 or 5."""
     volume: str = "1Gi"
+    """Each member's data volume."""
     storage_class: str | None = None
+    """StorageClass of the volumes; the cluster's default when unset."""
     anti_affinity: bool = False
+    """Keep members on different nodes."""
 
     @model_validator(mode="after")
     def _quorum(self) -> ZookeeperConfig:
@@ -239,16 +284,25 @@ def dremio_memory(container_mib: int, *, coordinator: bool) -> DremioMemory:
 
 
 class SparkConfig(Section):
+    """The Spark operator and the pipeline's SparkApplications."""
+
     operator_namespace: str = "lakehouse-spark"
+    """Namespace of the Spark operator."""
     jobs_namespace: str = "lakehouse-jobs"
+    """Namespace the SparkApplications run in."""
     service_account: str = "lakehouse-spark"
+    """Service account of the Spark drivers."""
     driver_memory: str = "1g"
+    """Memory of each driver (Spark's notation: 1g, 512m)."""
     executor_memory: str = "1g"
+    """Memory of each executor."""
     executor_instances: int = Field(default=1, ge=1)
+    """Executors per application."""
     shuffle_partitions: int = Field(default=8, ge=1)
-    # CPU the scheduler reserves for a driver or executor (default: its whole core). A
-    # small node (kind on a laptop) fits the stack and a job only with less.
+    """spark.sql.shuffle.partitions of the jobs."""
     core_request: str | None = None
+    """CPU the scheduler reserves for a driver or executor (default: its whole core); a
+    small node (kind on a laptop) fits the stack and a job only with less."""
 
     @field_validator("core_request")
     @classmethod
@@ -272,9 +326,13 @@ class ImagesConfig(Section):
     """
 
     registry: str | None = None
+    """A registry prefix for both images (registry.example.com/data-platform)."""
     pull_policy: Literal["IfNotPresent", "Always", "Never"] = "IfNotPresent"
+    """imagePullPolicy of the project's images."""
     job: str | None = None
+    """The Spark job image, in full (overrides registry)."""
     dremio_bootstrap: str | None = None
+    """The Dremio bootstrap image, in full (overrides registry)."""
 
     def resolve(self, explicit: str | None, built_ref: str) -> str:
         if explicit:
@@ -285,9 +343,14 @@ class ImagesConfig(Section):
 
 
 class TlsConfig(Section):
+    """TLS on the ingress hosts (required in prod)."""
+
     enabled: bool = False
-    secret_name: str | None = None  # an existing kubernetes.io/tls Secret in each namespace
-    cluster_issuer: str | None = None  # or let cert-manager issue one per host
+    """Serve every host over HTTPS."""
+    secret_name: str | None = None
+    """An existing kubernetes.io/tls Secret (in each namespace with a route)."""
+    cluster_issuer: str | None = None
+    """Or a cert-manager ClusterIssuer that issues one certificate per host."""
 
     @model_validator(mode="after")
     def _source(self) -> TlsConfig:
@@ -300,10 +363,16 @@ class TlsConfig(Section):
 
 
 class Hosts(Section):
-    dremio: str = "dremio.localhost"  # Dremio's web UI and REST API
-    flight: str = "flight.localhost"  # Arrow Flight (gRPC), where the controller allows
-    console: str = "minio.localhost"  # MinIO's console (an object browser)
-    s3: str = "s3.localhost"  # MinIO's S3 API, for uploads to landing/
+    """The host names the ingress serves."""
+
+    dremio: str = "dremio.localhost"
+    """Dremio's web UI and REST API."""
+    flight: str = "flight.localhost"
+    """Arrow Flight (gRPC), where the controller allows."""
+    console: str = "minio.localhost"
+    """MinIO's console (an object browser)."""
+    s3: str = "s3.localhost"
+    """MinIO's S3 API, for uploads to landing/."""
 
     @field_validator("dremio", "flight", "console", "s3")
     @classmethod
@@ -317,11 +386,18 @@ class Hosts(Section):
 
 
 class IngressConfig(Section):
+    """Traefik and the routes to the lakehouse's UIs and APIs."""
+
     namespace: str = "lakehouse-ingress"
+    """Namespace of the ingress controller."""
     class_name: str = "traefik"
-    host_ports: bool = False  # kind: bind 80/443 on the node labelled ingress-ready=true
+    """The IngressClass of the routes."""
+    host_ports: bool = False
+    """kind: bind 80/443 on the node labelled ingress-ready=true."""
     hosts: Hosts = Hosts()
+    """The host names (below)."""
     tls: TlsConfig = TlsConfig()
+    """TLS (below)."""
 
     @property
     def scheme(self) -> str:
@@ -339,13 +415,19 @@ class IngressConfig(Section):
 
 
 class PipelineConfig(Section):
+    """The scheduled pipeline and maintenance."""
+
     schedule: str = "0 * * * *"
+    """Cron schedule of the whole pipeline (bronze, silver, gold)."""
     schedule_suspended: bool = True
+    """Declare the schedule but do not run it."""
     run_on_deploy: bool = False
-    # Compaction, checkpoints and VACUUM (lakehouse_jobs.maintenance), daily by default.
+    """Run the pipeline once when the stack is deployed."""
     maintenance_schedule: str = "30 3 * * *"
-    # The time-travel window VACUUM keeps, in hours (never less than what gold still reads).
-    retain_hours: float = Field(default=168.0, ge=0)
+    """Cron schedule of compaction, checkpoints and VACUUM (daily)."""
+    retain_hours: float = Field(default=DEFAULT_RETAIN_HOURS, ge=0)
+    """The time-travel window VACUUM keeps, in hours (never less than what gold still
+    reads)."""
 
     @field_validator("schedule", "maintenance_schedule")
     @classmethod
@@ -358,17 +440,31 @@ class PipelineConfig(Section):
 
 
 class StackConfig(Section):
+    """A whole stack: the top-level keys of Pulumi.<stack>.yaml."""
+
     environment: Literal["dev", "prod"]
+    """dev (kind, one laptop) or prod (a real cluster: TLS required, no root drives)."""
     kube_context: str | None = None
+    """The kubeconfig context to deploy to; pins the stack to one cluster."""
     bucket: str = DEFAULT_BUCKET
+    """The lake's S3 bucket."""
     charts_dir: str | None = None
+    """A folder holding the pinned charts, unpacked (else their repositories, or
+    $LAKEHOUSE_CHARTS_DIR)."""
     images: ImagesConfig = ImagesConfig()
+    """The project's own images."""
     object_store: ObjectStoreConfig = ObjectStoreConfig()
+    """MinIO."""
     zookeeper: ZookeeperConfig = ZookeeperConfig()
+    """ZooKeeper."""
     dremio: DremioConfig = DremioConfig()
+    """Dremio."""
     spark: SparkConfig = SparkConfig()
+    """Spark."""
     ingress: IngressConfig = IngressConfig()
+    """The ingress."""
     pipeline: PipelineConfig = PipelineConfig()
+    """The pipeline's schedules."""
 
     @field_validator("bucket")
     @classmethod
@@ -403,9 +499,72 @@ SECTIONS = {
     "ingress": "ingress",
     "pipeline": "pipeline",
 }
+# Config namespaces of the providers the program uses: passed to them, not read here.
+PROVIDER_NAMESPACES = ("pulumi", "kubernetes", "random")
+
+# Where a key sits in the stack file, for messages: ("lakehouse:objectStore", "replicas")
+# -> "Pulumi.dev.yaml:14: ". Without a file (Pulumi's own config), nothing.
+Locate = Callable[[tuple[str | int, ...]], str]
+# A section's own rules start their message with the key they judge (objectStore.replicas).
+KEY_IN_MESSAGE = re.compile(r"^([a-z][A-Za-z]*(?:\.[a-z][A-Za-z]*)+)\b")
 
 
-def parse(raw: Mapping[str, Any]) -> StackConfig:
+def _nowhere(_path: tuple[str | int, ...]) -> str:
+    return ""
+
+
+def parse_config(config: Mapping[str, Any], locate: Locate = _nowhere) -> StackConfig:
+    """The one reader of a stack's settings: a ``config:`` mapping as Pulumi holds it.
+
+    Keys are ``<namespace>:<name>``. Every ``lakehouse:`` key must be a known section or
+    one of the secrets (read by the program's credentials, never here); other namespaces
+    must be a provider's. Object values may arrive JSON-encoded (Pulumi passes them to
+    the program that way) or as mappings (the stack file). ``lakehouse up``, ``render``,
+    ``status`` and ``pulumi up`` all come through here, so they accept and refuse alike.
+    """
+    raw: dict[str, Any] = {}
+    unknown: list[str] = []
+    for key, value in config.items():
+        namespace, sep, name = key.partition(":")
+        if not sep or (namespace != NAMESPACE and namespace not in PROVIDER_NAMESPACES):
+            unknown.append(
+                f"{locate((key,))}{key}: unknown config key (stack settings are written "
+                f"{NAMESPACE}:<key>; providers' as kubernetes:<key>)"
+            )
+        elif namespace != NAMESPACE or name in SECRET_CONFIG_KEYS:
+            continue
+        elif name not in SECTIONS:
+            unknown.append(
+                f"{locate((key,))}{key}: unknown config key; known keys are "
+                f"{', '.join(f'{NAMESPACE}:{k}' for k in SECTIONS)}"
+            )
+        else:
+            raw[name] = _decoded(name, value)
+    if unknown:
+        raise ConfigError(_problems(unknown))
+    return parse(raw, locate)
+
+
+def _problems(lines: list[str]) -> str:
+    """One problem is one line; several are listed under one heading."""
+    if len(lines) == 1:
+        return lines[0]
+    return f"invalid stack configuration ({len(lines)} problems):\n  " + "\n  ".join(lines)
+
+
+def _decoded(name: str, value: Any) -> Any:
+    """An object section that Pulumi passed as JSON text, as the mapping it was written as."""
+    annotation = StackConfig.model_fields[SECTIONS[name]].annotation
+    is_section = isinstance(annotation, type) and issubclass(annotation, Section)
+    if is_section and isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value  # pydantic says it is not a mapping, naming the key
+    return value
+
+
+def parse(raw: Mapping[str, Any], locate: Locate = _nowhere) -> StackConfig:
     """Validate config values (section name -> value); ConfigError names each bad key."""
     unknown = sorted(set(raw) - set(SECTIONS))
     if unknown:
@@ -413,35 +572,33 @@ def parse(raw: Mapping[str, Any]) -> StackConfig:
             f"unknown config key(s) {', '.join(f'{NAMESPACE}:{k}' for k in unknown)}; "
             f"known keys are {', '.join(f'{NAMESPACE}:{k}' for k in SECTIONS)}"
         )
+    if "environment" not in raw:
+        raise ConfigError(f"{NAMESPACE}:environment is required: set it to dev or prod")
     try:
         return StackConfig.model_validate({SECTIONS[k]: v for k, v in raw.items()})
     except ValidationError as err:
-        raise ConfigError(_explain(err)) from None
+        raise ConfigError(_explain(err, locate)) from None
 
 
-def _explain(err: ValidationError) -> str:
+def _explain(err: ValidationError, locate: Locate) -> str:
+    fields = {v: k for k, v in SECTIONS.items()}
     lines = []
     for e in err.errors():
-        where = ".".join(to_camel(str(p)) if isinstance(p, str) else str(p) for p in e["loc"])
+        loc = list(e["loc"])
+        if loc and isinstance(loc[0], str):
+            loc[0] = fields.get(loc[0], loc[0])
+        path = [to_camel(p) if isinstance(p, str) else p for p in loc]
+        where = ".".join(str(p) for p in path)
         message = str(e["msg"]).removeprefix("Value error, ")
         key = f"{NAMESPACE}:{where}" if where else NAMESPACE
         if e["type"] == "extra_forbidden":
-            message = "unknown key (check its spelling against the README's configuration table)"
-        lines.append(f"{key}: {message}")
-    return "invalid stack configuration:\n  " + "\n  ".join(lines)
-
-
-def load(get: Callable[[str], str | None]) -> StackConfig:
-    """Read every section through ``get`` (pulumi.Config(...).get) and validate it."""
-    raw: dict[str, Any] = {}
-    for key in SECTIONS:
-        value = get(key)
-        if value is None:
-            continue
-        try:
-            raw[key] = json.loads(value)
-        except json.JSONDecodeError:
-            raw[key] = value  # plain strings: environment, bucket, kubeContext, chartsDir
-    if "environment" not in raw:
-        raise ConfigError(f"{NAMESPACE}:environment is required: set it to dev or prod")
-    return parse(raw)
+            message = f"unknown key (check its spelling against {CONFIGURATION_PAGE})"
+        named = KEY_IN_MESSAGE.match(message)
+        if named and path and named.group(1).split(".")[0] == path[0]:
+            # A rule of the whole section names the key it is about: point at that key.
+            path = list[str | int](named.group(1).split("."))
+        file_path: tuple[str | int, ...] = (
+            (f"{NAMESPACE}:{path[0]}", *path[1:]) if path else (NAMESPACE,)
+        )
+        lines.append(f"{locate(file_path)}{key}: {message}")
+    return _problems(lines)

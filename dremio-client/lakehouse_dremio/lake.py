@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lakehouse_core.catalog import DREMIO_SOURCE_NAME, LakeCatalog, Layer
+from lakehouse_core.gold import GOLD_NAMES
 from lakehouse_dremio.client import DremioClient, DremioError
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,9 @@ class LakeSource:
         }
 
 
-def lake_tables(catalog: LakeCatalog, gold_tables: Iterable[str]) -> list[tuple[Layer, str]]:
+def lake_tables(
+    catalog: LakeCatalog, gold_tables: Iterable[str] = GOLD_NAMES
+) -> list[tuple[Layer, str]]:
     """Every Delta table of the lake: the datasets' bronze and silver tables, then gold."""
     return [*catalog.dataset_tables(), *((Layer.GOLD, name) for name in gold_tables)]
 
@@ -78,9 +81,9 @@ def promote_tables(
 ) -> dict[str, str]:
     """Promote every Delta table that exists; refresh those already promoted.
 
-    With ``gold_tables`` (the CLI, which knows the registry) every expected table is
-    reported, those not written yet as 'missing'; without (the bootstrap Job, which runs
-    apart from the jobs) the tables are discovered in the layers' folders.
+    With ``gold_tables`` exactly those gold tables (and the catalog's datasets) are
+    expected, those not written yet reported as 'missing'; without, the declared ones
+    (``lakehouse_core.gold``) and whatever else the layers' folders hold.
     Returns layer.table -> 'promoted', 'refreshed', 'missing' or 'failed: <why>'.
     """
     outcomes: dict[str, str] = {}
@@ -106,7 +109,7 @@ def _expected(
     children: dict[str, dict[str, Any]] | None,
 ) -> list[str]:
     if layer is Layer.GOLD and gold_tables is None:
-        return sorted(children or {})
+        return sorted(set(GOLD_NAMES) | set(children or {}))
     if gold_tables is None and layer is not Layer.GOLD:
         known = [t for lay, t in catalog.dataset_tables() if lay is layer]
         return sorted(set(known) | set(children or {}))

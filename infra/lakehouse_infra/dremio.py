@@ -1,6 +1,6 @@
 """Dremio OSS from native objects: a coordinator and executors, their configuration, Services.
 
-There is no maintained OSS chart (see the README). Roles are set with JVM system
+There is no maintained OSS chart (see docs/upstreams.md). Roles are set with JVM system
 properties; heap and direct memory are set explicitly from the container memory (never
 derived by Dremio's script, which can compute 0 direct memory on small executors).
 Distributed storage lives on MinIO under ``dremio/`` with Dremio's own least-privilege

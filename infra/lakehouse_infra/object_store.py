@@ -1,6 +1,6 @@
 """Distributed MinIO from native Kubernetes objects, plus the Job that provisions it.
 
-The community chart and images are frozen (see the README), so the project declares the
+The community chart and images are frozen (see docs/upstreams.md), so the project declares the
 StatefulSet itself: Parallel pod management behind a headless Service that publishes
 not-ready addresses (pods must find each other before any is ready), health probes, a
 PodDisruptionBudget of one, non-root, no privilege escalation, read-only root filesystem.

@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 from lakehouse_core import names
 from lakehouse_core.images import dremio_bootstrap_image_ref, job_image_ref
 from lakehouse_core.spark_applications import job_settings
-from lakehouse_core.stack_config import StackConfig, load
+from lakehouse_core.stack_config import StackConfig, parse_config
 from lakehouse_infra import k8s as kube
 from lakehouse_infra.credentials import LakeCredentials
 from lakehouse_infra.dremio import Dremio
@@ -29,9 +29,11 @@ from lakehouse_infra.spark_platform import SparkPlatform
 from lakehouse_infra.zookeeper import ZooKeeper
 
 
-def deploy() -> None:
-    settings = pulumi.Config("lakehouse")
-    cfg = load(settings.get)
+def deploy(cfg: StackConfig | None = None) -> None:
+    """Declare the stack. ``cfg``: settings already read from the stack file (``lakehouse
+    up``, ``render``); without it, Pulumi's own config of the stack (``pulumi up``)."""
+    cfg = cfg or pulumi_stack_config()
+    settings = pulumi.Config(names.PROJECT)
     opts = _provider_options(cfg)
     credentials = LakeCredentials.create(settings, admin_user=cfg.dremio.admin_user)
     job_image = cfg.images.resolve(cfg.images.job, job_image_ref())
@@ -102,6 +104,13 @@ def deploy() -> None:
     for route in _routes(cfg, store, dremio, query_namespace):
         ingress.route(route)
     _exports(cfg, ingress, credentials, job_image, spark.jobs_namespace_name)
+
+
+def pulumi_stack_config() -> StackConfig:
+    """The stack's settings as Pulumi passes them to the program, through the one reader."""
+    from pulumi.runtime import config as runtime_config
+
+    return parse_config({**runtime_config.get_config_env(), **runtime_config.CONFIG.get()})
 
 
 def _provider_options(cfg: StackConfig) -> pulumi.ResourceOptions | None:

@@ -25,6 +25,7 @@ from pyspark.sql import SparkSession
 
 from lakehouse_core.catalog import (
     CATALOG,
+    DEFAULT_RETAIN_HOURS,
     LAYER_CHOICES,
     MAINTENANCE_STEP,
     PIPELINES,
@@ -105,7 +106,7 @@ def run_maintenance(
     from lakehouse_jobs import maintenance
 
     chosen = catalog.select_datasets(list(datasets) if datasets else None)
-    hours = maintenance.DEFAULT_RETAIN_HOURS if retain_hours is None else retain_hours
+    hours = DEFAULT_RETAIN_HOURS if retain_hours is None else retain_hours
     return maintenance.run(spark, catalog, chosen, hours)
 
 

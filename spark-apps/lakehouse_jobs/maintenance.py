@@ -25,14 +25,13 @@ from dataclasses import dataclass
 from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
-from lakehouse_core.catalog import Dataset, LakeCatalog, Layer
+from lakehouse_core.catalog import DEFAULT_RETAIN_HOURS, Dataset, LakeCatalog, Layer
 from lakehouse_jobs import audit, delta_io, parallel
 from lakehouse_jobs.audit import BatchResult
 from lakehouse_jobs.gold import GOLD
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RETAIN_HOURS = 168.0  # a week of time travel
 TARGET_FILE_BYTES = 32 * 1024 * 1024
 SMALL_FILE_BYTES = 8 * 1024 * 1024
 

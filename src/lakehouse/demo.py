@@ -106,10 +106,10 @@ def run_with_progress(
 
 
 def _show_gold(pipeline: LocalPipeline, settings: DemoSettings, console: Console) -> dict[str, int]:
-    from lakehouse_jobs.gold import GOLD
+    from lakehouse_core.gold import GOLD_TABLES
 
     counts = {}
-    for gold in GOLD:
+    for gold in GOLD_TABLES:
         df = pipeline.spark.read.format("delta").load(
             pipeline.catalog.table_uri(Layer.GOLD, gold.name)
         )

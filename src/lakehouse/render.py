@@ -17,8 +17,9 @@ from typing import Any
 import pulumi
 import yaml
 
-from lakehouse.ops.stacks import PROJECT, stack_file_config
+from lakehouse.ops.stacks import PROJECT, read_stack_file
 from lakehouse_core.paths import REPO_ROOT
+from lakehouse_core.stack_config import parse_config
 
 # The marker Pulumi uses for secret values in serialized resource inputs.
 SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # noqa: S105 (a marker, not a secret)
@@ -129,18 +130,24 @@ def render_stack(
     *,
     redact: bool = True,
     overrides: dict[str, Any] | None = None,
-    root: Path = REPO_ROOT,
+    root: Path | None = None,
 ) -> Rendering:
-    """Run the program for ``stack`` under mocks; ``overrides`` replace config sections."""
+    """Run the program for ``stack`` under mocks; ``overrides`` replace config sections.
+
+    The stack file comes from ``root``, else the stack folder every command uses
+    (``$LAKEHOUSE_STACK_DIR`` or the checkout), and is read by the one reader of settings.
+    """
     from lakehouse_infra.program import deploy
 
-    config = stack_file_config(stack, root)
+    stack_file = read_stack_file(stack, root)
+    config = dict(stack_file.config)
     for key, value in (overrides or {}).items():
         full = key if ":" in key else f"{PROJECT}:{key}"
         if value is None:
             config.pop(full, None)
         else:
             config[full] = value
+    settings = parse_config(config, stack_file.locate)
     rendering = Rendering(stack)
     pulumi.runtime.set_all_config(
         {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
@@ -151,14 +158,18 @@ def render_stack(
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def program() -> None:
-        deploy()
+        deploy(settings)
 
     program()
     return rendering
 
 
 def write(rendering: Rendering, out: Path) -> list[Path]:
-    """One YAML file per object under ``out/<namespace>/``; Helm releases under ``out/helm/``."""
+    """One YAML file per object under ``out/<namespace>/``; Helm releases under ``out/helm/``.
+
+    YAML files a previous rendering left that this one does not write are removed, so the
+    folder is exactly the stack's objects (a diff of two renderings shows what changed).
+    """
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for obj in rendering.objects:
@@ -174,4 +185,9 @@ def write(rendering: Rendering, out: Path) -> list[Path]:
         path = helm / f"{release['name']}.yaml"
         path.write_text(yaml.safe_dump(release, sort_keys=False))
         written.append(path)
+    for stale in set(out.rglob("*.yaml")) - set(written):
+        stale.unlink()
+    for folder in sorted((p for p in out.rglob("*") if p.is_dir()), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()
     return written

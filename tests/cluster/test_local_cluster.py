@@ -2,7 +2,7 @@
 
 Real: the API server, kubelet, containerd, CoreDNS, the Pulumi engine and its kubernetes
 provider (both built here), the Spark operator and Traefik from their pinned charts, MinIO,
-ZooKeeper, Spark. Stand-ins (see the README): every image is rebuilt here, and Dremio is the
+ZooKeeper, Spark. Stand-ins (docs/test-bed.md): every image is rebuilt here, and Dremio is the
 Dremio API double.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from lakehouse_core import names, versions
-from lakehouse_jobs.gold import GOLD
+from lakehouse_core.gold import GOLD_TABLES as GOLD
 
 from .conftest import Bed, password
 
@@ -498,7 +498,7 @@ def test_11_rotated_secrets_reach_minio_dremio_and_every_pod(the_bed: Bed) -> No
 
 
 def test_12_destroy_leaves_no_lakehouse_object(the_bed: Bed) -> None:
-    the_bed.lakehouse("destroy", "--stack", "dev", timeout=1800)
+    the_bed.lakehouse("destroy", "--stack", "dev", "--yes", timeout=1800)
     namespaces = [n["metadata"]["name"] for n in the_bed.kubectl_json("get", "namespaces")["items"]]
     assert not [n for n in namespaces if n.startswith("lakehouse")], namespaces
     left: list[Any] = the_bed.kubectl_json(

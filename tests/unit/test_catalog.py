@@ -55,10 +55,24 @@ def test_gold_tables_read_only_catalog_datasets_and_are_declared_once() -> None:
         assert set(gold.key), gold.name
         assert gold.refresh in ("additive", "groups", "rewrite")
     assert len(set(GOLD.names())) == len(GOLD)
-    with pytest.raises(ValueError, match="declared twice"):
-        GOLD.table("pricing_summary", sources=("lineitem",), key=("x",), description="")(
-            lambda read, groups=None: read("lineitem")
-        )
+    with pytest.raises(ValueError, match="built twice"):
+        GOLD.table("pricing_summary")(lambda read, groups=None: read("lineitem"))
+
+
+def test_the_jobs_build_exactly_the_gold_tables_the_core_declares() -> None:
+    from lakehouse_core.gold import GOLD_TABLES
+    from lakehouse_jobs.gold import GOLD
+    from lakehouse_jobs.gold.registry import GoldRegistry
+
+    assert [(t.name, t.sources, t.key, t.description) for t in GOLD] == [
+        (t.name, t.sources, t.key, t.description) for t in GOLD_TABLES
+    ]
+    with pytest.raises(KeyError, match="unknown gold table 'nope'; declared: revenue_by"):
+        GOLD.table("nope")
+    partial = GoldRegistry()
+    partial.table("users_by_location")(lambda read, groups=None: read("users"))
+    with pytest.raises(ValueError, match=r"without a build: .*'revenue_by_nation_month'"):
+        partial.check_complete()
 
 
 def test_selecting_by_pipeline_or_dataset_and_unknown_names() -> None:

@@ -72,7 +72,7 @@ def test_prod_requires_tls_and_forbids_root_drives() -> None:
 
 def test_missing_environment_is_required() -> None:
     with pytest.raises(ConfigError, match="lakehouse:environment is required"):
-        config.load(lambda _key: None)
+        config.parse_config({})
 
 
 def test_memory_split_keeps_both_pools_positive() -> None:

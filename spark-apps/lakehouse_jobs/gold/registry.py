@@ -1,7 +1,8 @@
-"""The gold registry: each gold table declared once, with everything the pipeline needs.
+"""The gold registry: the build of each gold table the core declares, and how it refreshes.
 
-A gold table is declared with its name, the silver tables it reads, its key, a description,
-and how it is refreshed:
+Each gold table is declared once, as data, in ``lakehouse_core.gold`` (name, the silver
+tables it reads, its key, a description). Here a build is attached to each name, with how
+the table is refreshed:
 
 * ``additive`` tables (counts and sums per group) are declared by each source row's
   *contribution*; the full build sums contributions per group, and a refresh sums the
@@ -11,8 +12,8 @@ and how it is refreshed:
   groups the change feed touches, and MERGE them;
 * the others are rewritten whole.
 
-The refresh engine, the naive benchmark, the Dremio automation and the tests all read
-this registry; nothing else names a gold table.
+The refresh engine, the naive benchmark and the tests read this registry; the CLI and the
+Dremio bootstrap read the core's declarations.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Protocol
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+
+from lakehouse_core.gold import GOLD_NAMES, gold_table
 
 # Reads a silver table (by dataset name) at the version the refresh pinned.
 ReadTable = Callable[[str], DataFrame]
@@ -95,29 +98,25 @@ class GoldTable:
 
 
 class GoldRegistry:
-    """Gold tables in declaration order (a table may read only silver, never other gold)."""
+    """The builds of the core's gold tables, in the core's order (a table may read only
+    silver, never other gold)."""
 
     def __init__(self) -> None:
         self._tables: dict[str, GoldTable] = {}
 
     def _add(self, table: GoldTable) -> None:
         if table.name in self._tables:
-            raise ValueError(f"gold table {table.name!r} is declared twice")
+            raise ValueError(f"gold table {table.name!r} is built twice")
         self._tables[table.name] = table
 
     def table(
-        self,
-        name: str,
-        *,
-        sources: tuple[str, ...],
-        key: tuple[str, ...],
-        description: str,
-        incremental: GroupRecompute | None = None,
+        self, name: str, *, incremental: GroupRecompute | None = None
     ) -> Callable[[Build], Build]:
-        """Decorator: declare the function as the build of gold table ``name``."""
+        """Decorator: the function builds the core's gold table ``name``."""
+        spec = gold_table(name)
 
         def register(build: Build) -> Build:
-            self._add(GoldTable(name, sources, key, description, build, incremental))
+            self._add(GoldTable(name, spec.sources, spec.key, spec.description, build, incremental))
             return build
 
         return register
@@ -126,14 +125,16 @@ class GoldRegistry:
         self,
         name: str,
         *,
-        source: str,
-        key: tuple[str, ...],
-        description: str,
         measures: tuple[str, ...],
         count: str,
         derived: Callable[[Measure], dict[str, Column]] = lambda _m: {},
     ) -> Callable[[Callable[[DataFrame], DataFrame]], Callable[[DataFrame], DataFrame]]:
-        """Decorator: declare the function as the per-row contributions of an additive table."""
+        """Decorator: the function gives the per-row contributions of the core's additive
+        gold table ``name`` (which reads exactly one silver table)."""
+        spec = gold_table(name)
+        if len(spec.sources) != 1:
+            raise ValueError(f"additive gold table {name!r} must read one table: {spec.sources}")
+        [source] = spec.sources
 
         def register(
             contributions: Callable[[DataFrame], DataFrame],
@@ -141,12 +142,21 @@ class GoldRegistry:
             strategy = SignedDelta(source, contributions, measures, count, derived)
 
             def build(read: ReadTable, groups: DataFrame | None = None) -> DataFrame:
-                return strategy.build(read(source), key)
+                return strategy.build(read(source), spec.key)
 
-            self._add(GoldTable(name, (source,), key, description, build, strategy))
+            self._add(GoldTable(name, spec.sources, spec.key, spec.description, build, strategy))
             return contributions
 
         return register
+
+    def check_complete(self) -> None:
+        """Every gold table the core declares has a build, in the core's order."""
+        missing = [name for name in GOLD_NAMES if name not in self._tables]
+        if missing:
+            raise ValueError(
+                f"gold table(s) declared in lakehouse_core.gold without a build: {missing}"
+            )
+        self._tables = {name: self._tables[name] for name in GOLD_NAMES}
 
     def __iter__(self) -> Iterator[GoldTable]:
         return iter(self._tables.values())

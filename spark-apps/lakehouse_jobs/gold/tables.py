@@ -1,4 +1,4 @@
-"""The gold tables: business aggregates over silver, each declared once in ``GOLD``."""
+"""The builds of the gold tables (business aggregates over silver) the core declares."""
 
 from __future__ import annotations
 
@@ -45,9 +45,6 @@ def revenue_groups_touched(read: ReadTable, changes: dict[str, DataFrame]) -> Da
 
 @GOLD.table(
     "revenue_by_nation_month",
-    sources=("lineitem", "orders", "customer", "nation"),
-    key=("nation", "order_month"),
-    description="Net revenue (extended price x (1 - discount)) and orders per nation and month",
     incremental=GroupRecompute(revenue_groups_touched, rebuild_on=("customer", "nation")),
 )
 def revenue_by_nation_month(read: ReadTable, groups: DataFrame | None = None) -> DataFrame:
@@ -68,9 +65,6 @@ def revenue_by_nation_month(read: ReadTable, groups: DataFrame | None = None) ->
 
 @GOLD.additive(
     "order_status_summary",
-    source="orders",
-    key=("o_orderstatus",),
-    description="Orders and total price per order status",
     measures=("order_count", "total_price"),
     count="order_count",
 )
@@ -93,10 +87,6 @@ def _pricing_averages(measure: Measure) -> dict[str, Column]:
 
 @GOLD.additive(
     "pricing_summary",
-    source="lineitem",
-    key=("l_returnflag", "l_linestatus"),
-    description="TPC-H Q1 pricing summary report (ship date <= 1998-09-02); sum_discount is "
-    "kept so the averages can be refreshed from changes",
     measures=(
         "sum_qty",
         "sum_base_price",
@@ -128,13 +118,7 @@ def locations_touched(read: ReadTable, changes: dict[str, DataFrame]) -> DataFra
     return changes["users"].select("location").distinct()
 
 
-@GOLD.table(
-    "users_by_location",
-    sources=("users",),
-    key=("location",),
-    description="Users and the latest activity per location",
-    incremental=GroupRecompute(locations_touched),
-)
+@GOLD.table("users_by_location", incremental=GroupRecompute(locations_touched))
 def users_by_location(read: ReadTable, groups: DataFrame | None = None) -> DataFrame:
     users = read("users")
     if groups is not None:
@@ -145,3 +129,6 @@ def users_by_location(read: ReadTable, groups: DataFrame | None = None) -> DataF
         F.count(F.lit(1)).alias("user_count"),
         F.max("timestamp").alias("last_seen"),
     )
+
+
+GOLD.check_complete()

@@ -8,6 +8,7 @@ the command that needs it. Failures a user can fix end in one ``error:`` line wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -21,7 +22,7 @@ from lakehouse.cli import (
     pipeline_cmds,
     query_cmds,
 )
-from lakehouse.cli.common import DEBUG_KEY, LakehouseGroup
+from lakehouse.cli.common import DEBUG_KEY, KIND, KUBERNETES, ONE_MACHINE, LakehouseGroup
 
 app = typer.Typer(
     name="lakehouse",
@@ -33,6 +34,14 @@ app = typer.Typer(
 )
 
 
+def _version(show: bool) -> None:
+    if show:
+        from importlib.metadata import version
+
+        typer.echo(f"lakehouse {version('lakehouse')}")
+        raise typer.Exit
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
@@ -40,28 +49,40 @@ def root(
         bool,
         typer.Option("--debug", envvar="LAKEHOUSE_DEBUG", help="show tracebacks of failures"),
     ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print the version and stop"
+        ),
+    ] = False,
 ) -> None:
     """Run `lakehouse demo` first: the whole pipeline on this machine, no cluster needed."""
     ctx.meta[DEBUG_KEY] = debug
 
 
-# One machine
-app.command()(data_cmds.demo)
-app.command()(data_cmds.generate)
-app.command()(data_cmds.land)
-app.command()(data_cmds.prepare)
-app.add_typer(local_cmds.local_app, name="local")
-app.add_typer(pipeline_cmds.pipeline_app, name="pipeline")
-# Kubernetes
-app.command()(deploy_cmds.up)
-app.command()(deploy_cmds.preview)
-app.command()(deploy_cmds.destroy)
-app.command()(deploy_cmds.render)
-app.command()(deploy_cmds.manifests)
-app.command()(query_cmds.query)
-app.command()(query_cmds.status)
-app.add_typer(kind_cmds.cluster_app, name="cluster")
-app.add_typer(kind_cmds.image_app, name="image")
+ON_ONE_MACHINE: tuple[Callable[..., None], ...] = (
+    data_cmds.demo,
+    data_cmds.generate,
+    data_cmds.land,
+    data_cmds.prepare,
+)
+ON_KUBERNETES: tuple[Callable[..., None], ...] = (
+    deploy_cmds.up,
+    deploy_cmds.preview,
+    deploy_cmds.destroy,
+    deploy_cmds.render,
+    deploy_cmds.manifests,
+    query_cmds.query,
+    query_cmds.status,
+)
+for command in ON_ONE_MACHINE:
+    app.command(rich_help_panel=ONE_MACHINE)(command)
+app.add_typer(local_cmds.local_app, name="local", rich_help_panel=ONE_MACHINE)
+app.add_typer(pipeline_cmds.pipeline_app, name="pipeline", rich_help_panel=KUBERNETES)
+for command in ON_KUBERNETES:
+    app.command(rich_help_panel=KUBERNETES)(command)
+app.add_typer(kind_cmds.cluster_app, name="cluster", rich_help_panel=KIND)
+app.add_typer(kind_cmds.image_app, name="image", rich_help_panel=KIND)
 app.add_typer(localcluster_cmds.localcluster_app, name="localcluster")
 
 

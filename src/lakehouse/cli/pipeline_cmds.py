@@ -8,8 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lakehouse.cli.common import LayerOption, Stack, console
-from lakehouse.cli.data_cmds import AccessKey, Bucket, Endpoint, SecretKey
+from lakehouse.cli.common import LakeChoice, LayerOption, console, lake_options
 
 pipeline_app = typer.Typer(
     help="Run the medallion pipeline, as SparkApplications or on this machine.",
@@ -18,20 +17,10 @@ pipeline_app = typer.Typer(
 
 
 @pipeline_app.command("run")
+@lake_options
 def pipeline_run(
+    lake: LakeChoice,
     layer: LayerOption = "all",
-    stack: Stack = "dev",
-    local: Annotated[
-        bool,
-        typer.Option(
-            "--local",
-            help="run on this machine (local Spark) against the local MinIO or --endpoint",
-        ),
-    ] = False,
-    endpoint: Endpoint = None,
-    access_key: AccessKey = None,
-    secret_key: SecretKey = None,
-    bucket: Bucket = None,
     datasets: Annotated[
         list[str] | None, typer.Option("--dataset", help="only these datasets (repeatable)")
     ] = None,
@@ -47,49 +36,41 @@ def pipeline_run(
 ) -> None:
     """Refresh the layers in order and show what each batch did.
 
-    Without --local: SparkApplications on the stack's cluster, then Dremio is refreshed.
-    With --local (or --endpoint): the same jobs on local Spark, against the MinIO of
-    `lakehouse local up` or any S3 endpoint.
+    With --stack (dev when no lake is named): SparkApplications on the stack's cluster,
+    then Dremio is refreshed. With --local (or --endpoint): the same jobs on local Spark,
+    against the MinIO of `lakehouse local up` or any S3 endpoint.
     """
     from lakehouse.report import batch_table, totals
 
-    if local or endpoint:
-        results = _run_local(
-            layer, local, endpoint, access_key, secret_key, bucket, datasets, cores, driver_memory
-        )
+    stack = lake.cluster_stack()
+    if stack is None:
+        results = _run_local(lake, layer, datasets, cores, driver_memory)
     else:
+        if lake.bucket:
+            raise typer.BadParameter(
+                "a stack's runs use the stack's own bucket (lakehouse:bucket)",
+                param_hint="--bucket",
+            )
         results = _run_on_cluster(layer, stack, datasets, timeout, refresh_dremio, dremio_url)
     console().print(batch_table(results))
     console().print(totals(results))
 
 
 def _run_local(
+    lake: LakeChoice,
     layer: str,
-    local: bool,
-    endpoint: str | None,
-    access_key: str | None,
-    secret_key: str | None,
-    bucket: str | None,
     datasets: list[str] | None,
     cores: int,
     driver_memory: str,
 ) -> list[dict[str, Any]]:
-    from lakehouse import targets
     from lakehouse.demo import check_java, run_with_progress
     from lakehouse.local.runner import LocalPipeline
 
-    lake = targets.resolve(
-        local=local and not endpoint,
-        stack=None,
-        endpoint=endpoint,
-        access_key=access_key,
-        secret_key=secret_key,
-        bucket=bucket,
-    )
+    target = lake.resolve()
     check_java()
-    console().log(f"running {layer} on local Spark against {lake.where}, bucket {lake.bucket}")
+    console().log(f"running {layer} on local Spark against {target.where}, bucket {target.bucket}")
     with LocalPipeline(
-        lake.endpoint, lake.bucket, cores=cores, driver_memory=driver_memory
+        target.endpoint, target.bucket, cores=cores, driver_memory=driver_memory
     ) as pipeline:
         return run_with_progress(pipeline, layer, console(), datasets)
 
@@ -135,15 +116,15 @@ def _run_on_cluster(
 def _refresh_dremio(cfg: Any, cluster: Any, dremio_url: str | None) -> None:
     from lakehouse.ops.endpoints import ensure_resolvable
     from lakehouse_core.catalog import CATALOG
+    from lakehouse_core.gold import GOLD_NAMES
     from lakehouse_dremio.client import DremioClient
     from lakehouse_dremio.lake import promote_tables
-    from lakehouse_jobs.gold import GOLD
 
     admin = cluster.dremio_admin()
     url = ensure_resolvable(dremio_url or cfg.ingress.url(cfg.ingress.hosts.dremio))
     with DremioClient(url) as client:
         client.login(admin.user, admin.password)
-        outcomes = promote_tables(client, CATALOG.with_bucket(cfg.bucket), GOLD.names())
+        outcomes = promote_tables(client, CATALOG.with_bucket(cfg.bucket), GOLD_NAMES)
     failed = {k: v for k, v in outcomes.items() if v.startswith("failed")}
     done = [k for k, v in outcomes.items() if v in ("promoted", "refreshed")]
     console().log(f"Dremio: {len(done)} table(s) promoted or refreshed")
@@ -152,15 +133,9 @@ def _refresh_dremio(cfg: Any, cluster: Any, dremio_url: str | None) -> None:
 
 
 @pipeline_app.command("maintain")
+@lake_options
 def pipeline_maintain(
-    stack: Stack = "dev",
-    local: Annotated[
-        bool, typer.Option("--local", help="on this machine, against the local MinIO")
-    ] = False,
-    endpoint: Endpoint = None,
-    access_key: AccessKey = None,
-    secret_key: SecretKey = None,
-    bucket: Bucket = None,
+    lake: LakeChoice,
     retain_hours: Annotated[
         float | None,
         typer.Option(min=0, help="time-travel window VACUUM keeps (default: the stack's)"),
@@ -172,19 +147,19 @@ def pipeline_maintain(
     The cluster runs the same step daily (a suspended schedule on dev); run it by hand after
     many small batches. Never while a pipeline run writes: it is one more writer.
     """
-    from lakehouse import targets
     from lakehouse.local.runner import LocalPipeline
+    from lakehouse_core.catalog import DEFAULT_RETAIN_HOURS
 
-    if local or endpoint:
-        lake = targets.resolve(
-            local=local and not endpoint, stack=None, endpoint=endpoint,
-            access_key=access_key, secret_key=secret_key, bucket=bucket,
-        )  # fmt: skip
+    stack = lake.cluster_stack()
+    if stack is None:
+        target = lake.resolve()
         with (
             console().status("compacting, checkpointing, vacuuming"),
-            LocalPipeline(lake.endpoint, lake.bucket) as pipeline,
+            LocalPipeline(target.endpoint, target.bucket) as pipeline,
         ):
-            results = pipeline.maintain(None, 168.0 if retain_hours is None else retain_hours)
+            results = pipeline.maintain(
+                None, DEFAULT_RETAIN_HOURS if retain_hours is None else retain_hours
+            )
         for r in results:
             console().print(f"  {r['table_name']:34} {r['note']}")
         return

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from lakehouse.local.lock import LakeLock
 from lakehouse.local.spark import LocalSpark, local_session
 from lakehouse.s3 import S3Endpoint
-from lakehouse_core.catalog import CATALOG, LakeCatalog, layers_for
+from lakehouse_core.catalog import CATALOG, DEFAULT_RETAIN_HOURS, LakeCatalog, layers_for
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -79,7 +79,7 @@ class LocalPipeline:
         return LakeLock(self.endpoint.url, self.catalog.bucket)
 
     def maintain(
-        self, datasets: Sequence[str] | None = None, retain_hours: float = 168.0
+        self, datasets: Sequence[str] | None = None, retain_hours: float = DEFAULT_RETAIN_HOURS
     ) -> list[dict[str, Any]]:
         """Compact, checkpoint and vacuum (see lakehouse_jobs.maintenance)."""
         from lakehouse_jobs.main import run_maintenance

@@ -107,7 +107,7 @@ def requested_provider_version() -> str:
 
     The engine accepts only a plugin whose version equals the request, and the module proxy
     holds one build of the provider (older than the SDK), so that build is registered under the
-    SDK's version. The stand-in is named in the README; the resources this project uses are
+    SDK's version. The stand-in is named in docs/test-bed.md; the resources this project uses are
     served identically by both.
     """
     import importlib.resources

@@ -1,7 +1,7 @@
 """The Go programs of the local test bed: what to build, from which module, at which version.
 
 Versions come from the version matrix. Each target says how its module must be wrapped
-(see ``gobuild``); the facts behind the special cases are in the README's test-bed section.
+(see ``gobuild``); the facts behind the special cases are in docs/test-bed.md.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ SPARK_OPERATOR = GoTarget(
 # Traefik: its pinned go-http-auth pseudo-version is refused by the proxy; the one Traefik
 # v3.5-v3.7.9 used builds (it changes only the basic/digest auth middleware, which the
 # stacks do not use). Its nested module dynamic/ext is not served: it holds two empty
-# structs, provided here. A stand-in, not a release binary: the README says so.
+# structs, provided here. A stand-in, not a release binary: docs/test-bed.md says so.
 TRAEFIK_DYNAMIC_EXT = """\
 // Stand-in for github.com/traefik/traefik/dynamic/ext (not served by the module proxy):
 // upstream it holds extension points of the dynamic configuration, empty in OSS builds.

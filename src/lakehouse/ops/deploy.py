@@ -14,14 +14,17 @@ import os
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.ops import tools
 from lakehouse_core.errors import LakehouseError
+from lakehouse_core.names import PROJECT
 from lakehouse_core.paths import REPO_ROOT
 
+if TYPE_CHECKING:
+    from lakehouse_core.stack_config import StackConfig
+
 DEFAULT_BACKEND_DIR = REPO_ROOT / ".pulumi-state"
-PROJECT = "lakehouse"
 
 
 class Action(str, Enum):
@@ -64,26 +67,24 @@ def workspace_env() -> dict[str, str]:
     }
 
 
-def select_stack(stack: str, root: Path | None = None) -> Any:
-    """The stack, created in the backend on first use, running the program inline."""
+def select_stack(stack: str, cfg: StackConfig | None = None, root: Path | None = None) -> Any:
+    """The stack, created in the backend on first use, running the program inline with the
+    settings already read from its file (``cfg``; read here when not given)."""
     from pulumi import automation as auto
 
-    from lakehouse.ops.stacks import stack_dir
+    from lakehouse.ops.stacks import load_stack_config, stack_dir
     from lakehouse_infra.program import deploy
 
     tools.require("pulumi")
     root = root or stack_dir()
+    settings = cfg or load_stack_config(stack, root)
     options = auto.LocalWorkspaceOptions(work_dir=str(root), env_vars=workspace_env())
     return auto.create_or_select_stack(
-        stack_name=stack, project_name=PROJECT, program=deploy, opts=options
+        stack_name=stack,
+        project_name=PROJECT,
+        program=lambda: deploy(settings),
+        opts=options,
     )
-
-
-def set_secret(stack: str, key: str, value: str, root: Path | None = None) -> None:
-    """``pulumi config set --secret lakehouse:<key>``, into Pulumi.<stack>.yaml."""
-    from pulumi import automation as auto
-
-    select_stack(stack, root).set_config(f"{PROJECT}:{key}", auto.ConfigValue(value, secret=True))
 
 
 def run(
@@ -97,8 +98,8 @@ def run(
 
     from lakehouse.ops.stacks import load_stack_config
 
-    load_stack_config(stack)  # a bad value stops here, before Pulumi runs
-    target = select_stack(stack)
+    cfg = load_stack_config(stack)  # a bad value stops here, before Pulumi runs
+    target = select_stack(stack, cfg)
     colors = "always" if color else "never"
     try:
         if action is Action.UP:
@@ -116,11 +117,3 @@ def run(
             "shows what is running",
         ) from None
     return {k: ("[secret]" if v.secret else v.value) for k, v in target.outputs().items()}
-
-
-def changes_of_last_update(stack: str) -> dict[str, int]:
-    """Resource changes of the stack's most recent update ({'same': 42, 'update': 1, ...})."""
-    history = select_stack(stack).history(page_size=1)
-    if not history:
-        return {}
-    return dict(history[0].resource_changes or {})

@@ -1,0 +1,205 @@
+"""One reader of the stack files: every path (``lakehouse up``, ``render``, ``status``, the
+Pulumi program itself) accepts and refuses a stack file alike, and a mistake in it ends in
+one ``error:`` line that names the file and the line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from typer.testing import CliRunner, Result
+
+from lakehouse.cli.app import app
+from lakehouse_core.paths import REPO_ROOT
+from lakehouse_core.stack_config import ConfigError
+from lakehouse_core.stack_file import read
+
+runner = CliRunner()
+
+TYPO = """\
+config:
+  lakehouse:environment: dev
+  lakehouse:kubeContext: kind-lakehouse
+  lakehouse:objectstore:
+    replicas: 4
+"""
+
+
+def one_error(result: Result, *fragments: str) -> str:
+    assert result.exit_code == 1, result.output
+    assert result.output.count("error: ") == 1, result.output
+    assert "hint: " in result.output and "Traceback" not in result.output, result.output
+    text = " ".join(result.output.split())
+    squeezed = "".join(text.split())  # rich wraps long lines wherever it likes
+    for fragment in fragments:
+        assert "".join(fragment.split()) in squeezed, text
+    return text
+
+
+@pytest.fixture
+def stack_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stack folder of the user's own, named by $LAKEHOUSE_STACK_DIR."""
+    (tmp_path / "Pulumi.yaml").write_text((REPO_ROOT / "Pulumi.yaml").read_text())
+    monkeypatch.setenv("LAKEHOUSE_STACK_DIR", str(tmp_path))
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "not-used-before-the-check")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["render", "--out", "OUT"], ["up"], ["preview"], ["destroy", "--yes"], ["status"]],
+)
+def test_a_top_level_typo_stops_every_command_with_the_file_and_line(
+    stack_dir: Path, command: list[str], tmp_path: Path
+) -> None:
+    (stack_dir / "Pulumi.dev.yaml").write_text(TYPO)
+    out = tmp_path / "out"
+    argv = [str(out) if word == "OUT" else word for word in command]
+    result = runner.invoke(app, [*argv, "--stack", "dev"])
+    one_error(
+        result, f"{stack_dir}/Pulumi.dev.yaml:4:", "lakehouse:objectstore: unknown config key"
+    )
+    assert not out.exists()  # render wrote nothing
+
+
+def test_the_pulumi_program_refuses_the_same_typo_before_declaring_anything() -> None:
+    declared: list[str] = []
+
+    class Recorder(pulumi.runtime.Mocks):
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+            declared.append(args.name)
+            return args.name, dict(args.inputs)
+
+        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+            return {}, None
+
+    pulumi.runtime.set_all_config(
+        {"lakehouse:environment": "dev", "lakehouse:objectstore": '{"replicas": 4}'}
+    )
+    pulumi.runtime.set_mocks(Recorder(), project="lakehouse", stack="dev", preview=False)
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def program() -> None:
+        from lakehouse_infra.program import deploy
+
+        deploy()
+
+    with pytest.raises(ConfigError, match="lakehouse:objectstore: unknown config key"):
+        program()
+    assert declared == []
+
+
+def test_the_pulumi_program_reads_sections_pulumi_passes_as_json() -> None:
+    from lakehouse_core.stack_config import parse_config
+
+    cfg = parse_config(
+        {
+            "lakehouse:environment": "dev",
+            "lakehouse:objectStore": '{"replicas": 8, "drivesPerPod": 2}',
+            "lakehouse:bucket": "lake",
+            "lakehouse:minioRootPassword": "secret values are the credentials' to read",
+            "kubernetes:context": "kind-lakehouse",
+        }
+    )
+    assert (cfg.object_store.replicas, cfg.object_store.drives_per_pod, cfg.bucket) == (
+        8,
+        2,
+        "lake",
+    )
+
+
+def test_a_key_in_no_known_namespace_is_refused() -> None:
+    from lakehouse_core.stack_config import parse_config
+
+    with pytest.raises(ConfigError, match="lakehose:bucket: unknown config key"):
+        parse_config({"lakehouse:environment": "dev", "lakehose:bucket": "x"})
+
+
+def test_a_yaml_syntax_error_is_one_line_with_its_line(stack_dir: Path) -> None:
+    (stack_dir / "Pulumi.dev.yaml").write_text(
+        "config:\n  lakehouse:environment: dev\n  lakehouse:bucket: 'unclosed\n"
+    )
+    one_error(
+        runner.invoke(app, ["render", "--stack", "dev"]),
+        f"{stack_dir}/Pulumi.dev.yaml:",
+        "not valid YAML",
+    )
+
+
+def test_config_written_as_a_list_is_one_line(stack_dir: Path) -> None:
+    (stack_dir / "Pulumi.dev.yaml").write_text(
+        "config:\n  - lakehouse:environment: dev\n  - lakehouse:bucket: lake\n"
+    )
+    one_error(
+        runner.invoke(app, ["up", "--stack", "dev"]),
+        f"{stack_dir}/Pulumi.dev.yaml:1: config must be a mapping of keys to values, not a list",
+    )
+
+
+def test_a_bad_nested_value_names_its_own_line(stack_dir: Path) -> None:
+    (stack_dir / "Pulumi.dev.yaml").write_text(
+        "config:\n  lakehouse:environment: dev\n  lakehouse:dremio:\n"
+        "    executors: 1\n    executorMemoryMib: 1024\n"
+    )
+    one_error(
+        runner.invoke(app, ["render", "--stack", "dev"]),
+        f"{stack_dir}/Pulumi.dev.yaml:5: lakehouse:dremio",
+        "executorMemoryMib is 1024",
+    )
+
+
+def test_an_empty_stack_folder_says_where_it_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LAKEHOUSE_STACK_DIR", str(tmp_path))
+    text = one_error(runner.invoke(app, ["render", "--stack", "dev"]), "no stack 'dev'")
+    assert f"{tmp_path} holds no Pulumi.<stack>.yaml" in text
+    assert "use one of: " not in text
+
+
+def test_render_reads_the_stack_folder_and_writes_out_its_stack(
+    stack_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    text = (
+        (REPO_ROOT / "Pulumi.dev.yaml")
+        .read_text()
+        .replace("lakehouse:bucket: lakehouse", "lakehouse:bucket: my-own-lake")
+    )
+    (stack_dir / "Pulumi.dev.yaml").write_text(text)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    stale = work / "out" / "dev" / "lakehouse-storage" / "configmap-gone.yaml"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("kind: ConfigMap\n")
+    result = runner.invoke(app, ["render", "--stack", "dev"])
+    assert result.exit_code == 0, result.output
+    written = (work / "out" / "dev").rglob("*.yaml")
+    assert any("my-own-lake" in p.read_text() for p in written)
+    assert not stale.exists()  # a file of an earlier rendering is gone
+
+
+def test_the_checked_in_stack_files_read_cleanly() -> None:
+    for stack in ("dev", "prod"):
+        path = REPO_ROOT / f"Pulumi.{stack}.yaml"
+        assert read(path.read_text(), str(path)).settings().environment == stack
+
+
+def test_destroy_refuses_without_yes_when_nobody_can_answer(stack_dir: Path) -> None:
+    (stack_dir / "Pulumi.dev.yaml").write_text((REPO_ROOT / "Pulumi.dev.yaml").read_text())
+    result = runner.invoke(app, ["destroy", "--stack", "dev"])  # stdin is not a terminal
+    one_error(result, "nothing asked for confirmation", "--yes")
+
+
+def test_two_lakes_named_at_once_are_refused_before_anything_runs() -> None:
+    result = runner.invoke(app, ["pipeline", "run", "--local", "--stack", "prod"])
+    one_error(result, "--local and --stack name different lakes; give one")
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"lakehouse {version('lakehouse')}"
