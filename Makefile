@@ -45,7 +45,7 @@ lint: deps-py ## ruff, mypy --strict, import contracts, shellcheck
 	$(RUN) ruff format --check .
 	$(RUN) mypy
 	$(RUN) lint-imports
-	$(RUN) shellcheck scripts/*.sh standins/images/*/*.sh
+	$(RUN) shellcheck scripts/*.sh testbed/images/*/*.sh
 
 bench: deps ## benchmarks (not tests): writes bench/results.json and bench/results.png
 	$(RUN) python -m bench.run
@@ -67,7 +67,7 @@ down: ## delete the kind cluster (and the local Pulumi state of the dev stack)
 	scripts/e2e-kind.sh down
 
 cluster-build: deps ## build the local cluster's programs and images once (root; ~1.5 h, cached)
-	$(RUN) lakehouse localcluster build
+	$(RUN) lakehouse-bed build
 
 cluster-test: cluster-build ## the dev stack on a real local Kubernetes, nothing to query to nothing
 	$(RUN) pytest -p no:cacheprovider -m cluster tests/cluster -s

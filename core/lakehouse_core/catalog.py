@@ -336,8 +336,7 @@ class LakeCatalog:
     def dataset_tables(self) -> list[tuple[Layer, str]]:
         """Every bronze and silver table the datasets flow through, in layer order.
 
-        Gold tables are declared with their builds, in the jobs' gold registry
-        (``lakehouse_jobs.gold``); the catalog knows the datasets they read.
+        Gold tables are declared in ``lakehouse_core.gold``.
         """
         tables: list[tuple[Layer, str]] = [(Layer.BRONZE, d.name) for d in self.datasets]
         for d in self.datasets:

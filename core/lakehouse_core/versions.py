@@ -140,7 +140,7 @@ TRAEFIK_CHART = HelmChart("traefik", "41.3.0", "https://traefik.github.io/charts
 KIND_NODE_IMAGE = Image("kindest/node", "v1.36.1")
 KUBERNETES_VERSIONS_SUPPORTED = ("1.30", "1.36")
 
-# --- the local Kubernetes test bed (`lakehouse localcluster`, `make cluster-test`) ---------
+# --- the local Kubernetes test bed (`lakehouse-bed`, `make cluster-test`) ---------
 # Everything below is built here from the Go module proxy and Debian's packages; none of
 # it is deployed by the stacks. Versions are the pins the bed was proven with.
 KUBERNETES_VERSION = "v1.36.3"

@@ -23,9 +23,10 @@ from typing import Any
 
 import pytest
 
-from lakehouse.localcluster import bed, netns, node
-from lakehouse.localcluster.daemons import cmdline
-from lakehouse.localcluster.layout import Layout
+from lakehouse_bed import bed, netns, node
+from lakehouse_bed import layout as L
+from lakehouse_bed.daemons import cmdline
+from lakehouse_bed.layout import Layout
 from lakehouse_core.paths import REPO_ROOT
 
 RESULTS = REPO_ROOT / "bench" / "cluster-test.json"
@@ -163,11 +164,27 @@ def the_bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
     finally:
         _ACTIVE.clear()
         sampler.stop()
+        # Found before delete by other means than delete's own (which looks for command
+        # lines naming the node's folder): every process in the bed's network namespace and
+        # in its cgroups, by pid and start time.
+        from .probes import alive, net_namespace_inode, processes_in_net_namespace, start_times
+
+        inode = net_namespace_inode(netns.NETNS_DIR / L.NETNS) if netns.exists() else None
+        in_namespace = {
+            int(p.split(":")[0]) for p in (processes_in_net_namespace(inode) if inode else [])
+        }
+        watched = in_namespace | set(node.cgroup_pids())
+        started = start_times(watched)
         stopped = bed.delete(lambda m: print(m, flush=True), lay)
         timeline.mark("local cluster deleted")
         left = bed.leftover_processes(lay)
+        left += [f"{pid}: still running" for pid in alive(watched, started)]
+        if inode is not None:
+            left += processes_in_net_namespace(inode)
         the.facts["processes stopped by delete"] = len(stopped)
+        the.facts["processes watched independently (namespace, cgroups)"] = len(started)
         report(the, sampler.peak_mib, left)
+        assert started, "found no process of the bed before delete: the watch itself is broken"
         assert not left, f"processes left after delete: {left}"
         assert not netns.exists(), "the namespace outlived delete"
         assert not node.mounts_below(lay.root), "mounts outlived delete"

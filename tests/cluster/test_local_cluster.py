@@ -8,24 +8,36 @@ Dremio API double.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from lakehouse_core import names, versions
-from lakehouse_core.gold import GOLD_TABLES as GOLD
+from lakehouse_core.gold import GOLD_TABLES
+from lakehouse_core.stack_config import DremioConfig
+from tests.integration.oracle import assert_same_rows
 
 from .conftest import Bed, password
+from .probes import (
+    LeaseWatch,
+    flight_handshake,
+    gold_rows,
+    http,
+    lakehouse_objects,
+    mc,
+    root_has,
+    secret_hits,
+)
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(7200)]
 
 STORAGE, DREMIO_NS, JOBS = names.STORAGE_NAMESPACE, names.DREMIO_NAMESPACE, "lakehouse-jobs"
+DREMIO_ADMIN = DremioConfig().admin_user  # the dev stack does not change it
 SCALE = "0.002"
 
 
@@ -79,78 +91,6 @@ def pods_ready_and_jobs_complete(the: Bed, within: float = 300) -> float:
     return time.monotonic() - started
 
 
-def mc(the: Bed, script: str, user: str, secret: str, name: str) -> str:
-    """Run `mc` in a pod of the cluster with the given credentials (from a Secret)."""
-    the.kubectl("-n", STORAGE, "delete", "secret", f"{name}-creds", "--ignore-not-found")
-    the.kubectl(
-        "-n",
-        STORAGE,
-        "create",
-        "secret",
-        "generic",
-        f"{name}-creds",
-        f"--from-literal=user={user}",
-        f"--from-literal=secret={secret}",
-    )
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": STORAGE},
-        "spec": {
-            "restartPolicy": "Never",
-            "securityContext": {
-                "runAsNonRoot": True,
-                "runAsUser": 1000,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
-            "containers": [
-                {
-                    "name": "mc",
-                    "image": versions.MC_IMAGE.ref,
-                    "imagePullPolicy": "IfNotPresent",
-                    "command": [
-                        "/bin/sh",
-                        "-c",
-                        'printf "%s\\n%s\\n" "$U" "$S" | mc alias set --api S3v4 lake '
-                        f"{names.minio_endpoint()} >/dev/null && {script}",
-                    ],
-                    "env": [
-                        {"name": "HOME", "value": "/tmp"},
-                        {
-                            "name": "U",
-                            "valueFrom": {"secretKeyRef": {"name": f"{name}-creds", "key": "user"}},
-                        },
-                        {
-                            "name": "S",
-                            "valueFrom": {
-                                "secretKeyRef": {"name": f"{name}-creds", "key": "secret"}
-                            },
-                        },
-                    ],
-                    "securityContext": {
-                        "allowPrivilegeEscalation": False,
-                        "capabilities": {"drop": ["ALL"]},
-                    },
-                }
-            ],
-        },
-    }
-    the.kubectl("-n", STORAGE, "delete", "pod", name, "--ignore-not-found")
-    manifest = the.lay.config / f"{name}.json"
-    manifest.write_text(json.dumps(pod))
-    the.kubectl("apply", "-f", str(manifest))
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        phase = the.kubectl("-n", STORAGE, "get", "pod", name, "-o", "jsonpath={.status.phase}")
-        if phase in ("Succeeded", "Failed"):
-            break
-        time.sleep(2)
-    out = the.kubectl("-n", STORAGE, "logs", name)
-    the.kubectl("-n", STORAGE, "delete", "pod", name, "--wait=false")
-    the.kubectl("-n", STORAGE, "delete", "secret", f"{name}-creds")
-    return out
-
-
 def set_secrets(the: Bed, values: dict[str, str]) -> None:
     for key, value in values.items():
         the.pulumi("config", "set", "--secret", f"lakehouse:{key}", "--", value)
@@ -158,7 +98,7 @@ def set_secrets(the: Bed, values: dict[str, str]) -> None:
 
 
 def test_01_node_is_ready_isolated_and_labelled(the_bed: Bed) -> None:
-    from lakehouse.localcluster import netns
+    from lakehouse_bed import netns
 
     links = netns.check_isolated()
     assert "cni0" in links and "lo" in links
@@ -189,15 +129,15 @@ def test_02_up_deploys_the_dev_stack(the_bed: Bed) -> None:
 
 
 def test_03_minio_runs_4_servers_in_one_erasure_set(the_bed: Bed) -> None:
-    info = json.loads(
-        mc(
-            the_bed,
-            "mc admin info lake --json",
-            names.MINIO_ROOT_USER,
-            the_bed.secrets["minioRootPassword"],
-            "mc-info",
-        ).splitlines()[-1]
+    result = mc(
+        the_bed,
+        {"info": "mc admin info lake --json"},
+        names.MINIO_ROOT_USER,
+        the_bed.secrets["minioRootPassword"],
+        "mc-info",
     )
+    assert result.status == {"info": 0}, result.output
+    info = json.loads(next(line for line in result.output.splitlines() if line.startswith("{")))
     servers = info["info"]["servers"]
     assert len(servers) == 4 and all(s["state"] == "online" for s in servers)
     assert {d.get("set_index", 0) for s in servers for d in s["drives"]} == {0}
@@ -206,114 +146,153 @@ def test_03_minio_runs_4_servers_in_one_erasure_set(the_bed: Bed) -> None:
 def test_04_provisioning_versioned_the_bucket_and_scoped_the_users(the_bed: Bed) -> None:
     root = mc(
         the_bed,
-        "mc version info lake/lakehouse",
+        {"versioning": "mc version info lake/lakehouse"},
         names.MINIO_ROOT_USER,
         the_bed.secrets["minioRootPassword"],
         "mc-version",
     )
-    assert "versioning is enabled" in root
+    assert root.status == {"versioning": 0} and "versioning is enabled" in root.output
+    # Each refusal is checked three ways: the write failed, MinIO said Access Denied, and
+    # the object is not there (asked as root); each allowed write is there.
     spark = mc(
         the_bed,
-        "echo x | mc pipe lake/lakehouse/deltalake/_probe && echo SPARK-DELTA-OK; "
-        "echo x | mc pipe lake/lakehouse/dremio/_probe && echo SPARK-DREMIO-WROTE; true",
+        {
+            "delta": "echo x | mc pipe lake/lakehouse/deltalake/_probe",
+            "dremio": "echo x | mc pipe lake/lakehouse/dremio/_probe-spark",
+        },
         names.SPARK_S3_USER,
         the_bed.secrets["sparkS3SecretKey"],
         "mc-spark",
     )
-    assert "SPARK-DELTA-OK" in spark and "SPARK-DREMIO-WROTE" not in spark
+    assert spark.status == {"delta": 0, "dremio": 1}, spark.output
+    assert spark.output.count("Access Denied") == 1, spark.output
     dremio = mc(
         the_bed,
-        "mc cat lake/lakehouse/deltalake/_probe && echo DREMIO-READ-OK; "
-        "echo y | mc pipe lake/lakehouse/deltalake/_probe2 && echo DREMIO-WROTE-DELTA; true",
+        {
+            "read": "mc cat lake/lakehouse/deltalake/_probe",
+            "own": "echo y | mc pipe lake/lakehouse/dremio/_probe-dremio",
+            "delta": "echo y | mc pipe lake/lakehouse/deltalake/_probe-dremio",
+        },
         names.DREMIO_S3_USER,
         the_bed.secrets["dremioS3SecretKey"],
         "mc-dremio",
     )
-    assert "DREMIO-READ-OK" in dremio and "DREMIO-WROTE-DELTA" not in dremio
+    assert dremio.status == {"read": 0, "own": 0, "delta": 1}, dremio.output
+    assert dremio.output.count("Access Denied") == 1, dremio.output
+    there = root_has(
+        the_bed,
+        [
+            "deltalake/_probe",
+            "dremio/_probe-spark",
+            "dremio/_probe-dremio",
+            "deltalake/_probe-dremio",
+        ],
+        "mc-root-stat",
+    )
+    assert there == {
+        "deltalake/_probe": True,
+        "dremio/_probe-spark": False,
+        "dremio/_probe-dremio": True,
+        "deltalake/_probe-dremio": False,
+    }
 
 
-def test_05_every_ingress_has_an_address_and_routes(the_bed: Bed) -> None:
+def test_05_every_ingress_has_an_address_and_routes_to_its_own_backend(the_bed: Bed) -> None:
     for ingress in the_bed.kubectl_json("get", "ingress", "-A")["items"]:
         assert ingress["status"]["loadBalancer"]["ingress"], ingress["metadata"]["name"]
-
-    def get(url: str) -> str:
-        fetch = f"import urllib.request as u; print(u.urlopen('{url}', timeout=10).read().decode())"
-        return the_bed.run(sys.executable, "-c", fetch)
-
-    assert get("http://s3.localhost/minio/health/live") is not None
-    assert "MinIO" in get("http://minio.localhost/") or get("http://minio.localhost/")
-    assert '"OK"' in get("http://dremio.localhost/apiv2/server_status")
+    # Each host answers with what only its backend says.
+    live = http(the_bed, "http://s3.localhost/minio/health/live")
+    assert live.status == 200 and live.headers.get("server", "").startswith("MinIO"), live
+    anonymous = http(the_bed, "http://s3.localhost/lakehouse/deltalake/")
+    assert anonymous.status == 403 and "<Code>AccessDenied</Code>" in anonymous.body, anonymous
+    console = http(the_bed, "http://minio.localhost/")
+    assert console.status == 200 and "<title>MinIO Console</title>" in console.body, console.body[
+        :300
+    ]
+    status = http(the_bed, "http://dremio.localhost/apiv2/server_status")
+    assert status.status == 200 and status.body.strip() == '"OK"', status
+    token = flight_handshake(
+        the_bed,
+        "grpc+tcp://flight.localhost:80",
+        DREMIO_ADMIN,
+        the_bed.secrets["dremioAdminPassword"],
+    )
+    assert token == "authorization Bearer ", token
 
 
 def test_06_pipeline_runs_through_the_operator_and_matches_the_oracle(the_bed: Bed) -> None:
     the_bed.lakehouse("generate", "--stack", "dev", "--scale", SCALE, "--change-batches", "2")
     the_bed.timeline.mark("landing data written through the S3 ingress")
-    out = the_bed.lakehouse("pipeline", "run", "--layer", "all", "--stack", "dev", timeout=3600)
+    with LeaseWatch(the_bed, JOBS) as lease:
+        out = the_bed.lakehouse("pipeline", "run", "--layer", "all", "--stack", "dev", timeout=3600)
     the_bed.timeline.mark("bronze, silver and gold ran as SparkApplications")
-    assert "COMPLETED" in out and "promoted or refreshed" in out, out[-3000:]
+    # One application per layer, named for it, each COMPLETED, in order.
     apps = the_bed.kubectl_json("-n", JOBS, "get", "sparkapplications")["items"]
+    layers = [re.fullmatch(r"lakehouse-(\w+)-\d+", a["metadata"]["name"]) for a in apps]
+    assert all(layers), [a["metadata"]["name"] for a in apps]
+    assert sorted(m.group(1) for m in layers if m) == ["bronze", "gold", "silver"]
     assert {a["status"]["applicationState"]["state"] for a in apps} == {"COMPLETED"}
-    spark_secret = the_bed.secrets["sparkS3SecretKey"]
-    pods = the_bed.kubectl("-n", JOBS, "get", "pods", "-o", "json")
-    assert spark_secret not in pods and spark_secret not in json.dumps(apps)
-    for app in apps:
-        log = the_bed.kubectl("-n", JOBS, "logs", app["status"]["driverInfo"]["podName"])
-        assert spark_secret not in log
+    promoted = re.search(r"Dremio: (\d+) table\(s\) promoted or refreshed", out)
+    # bronze and silver of the six datasets and every gold table (the rejects tables that
+    # exist as well); none failed.
+    assert promoted and int(promoted.group(1)) >= 2 * 6 + len(GOLD_TABLES), out[-3000:]
+    assert not re.search(r"Dremio: \S+ failed", out), out[-3000:]
+    # The CLI held the Lease for the whole run (one holder, its own), then gave it back.
+    cli_holders = [h for h in lease.holders() if h]
+    assert cli_holders and all(h.startswith("cli/") for h in cli_holders), lease.seen
+    assert len(set(cli_holders)) == 1 and lease.holders()[-1] == "", lease.seen
     # The webhook put the credentials in from the Secret, by reference:
-    driver = json.loads(pods)["items"][0]["spec"]["containers"][0]
-    refs = {e["name"]: e.get("valueFrom") for e in driver["env"]}
+    pods = the_bed.kubectl_json("-n", JOBS, "get", "pods")["items"]
+    driver = next(p for p in pods if p["metadata"]["labels"].get("spark-role") == "driver")
+    refs = {e["name"]: e.get("valueFrom") for e in driver["spec"]["containers"][0]["env"]}
     assert refs[names.SECRET_KEY_ENV]["secretKeyRef"]["name"] == names.SPARK_S3_SECRET
-    the_bed.facts["gold_counts"] = gold_counts(the_bed)
-    expected = oracle_gold_counts(the_bed)
-    assert the_bed.facts["gold_counts"] == expected
-
-
-def gold_counts(the: Bed) -> dict[str, int]:
+    assert not secret_hits(the_bed, the_bed.secrets)
+    # Gold, as Dremio (the double) answers through the ingress, row for row with the oracle.
+    expected = oracle_gold(the_bed)
     counts = {}
-    for table in GOLD:
-        out = the.lakehouse(
-            "query",
-            f"SELECT COUNT(*) AS n FROM lake.lakehouse.deltalake.gold.{table.name}",
-            "--stack",
-            "dev",
-            "--output",
-            f"/tmp/bed-{table.name}.csv",
-        )
-        assert "wrote 1 rows" in out, out
-        counts[table.name] = int(
-            next(iter(csv.DictReader(io.StringIO(the.run("cat", f"/tmp/bed-{table.name}.csv")))))[
-                "n"
-            ]
-        )
-    return counts
+    for table in GOLD_TABLES:
+        rows = gold_rows(the_bed, table.name, the_bed.lay.config / f"gold-{table.name}.parquet")
+        assert_same_rows(rows, expected[table.name], table.key, f"bed gold.{table.name}")
+        counts[table.name] = len(rows)
+    the_bed.facts["gold_counts"] = counts
 
 
-def oracle_gold_counts(the: Bed) -> dict[str, int]:
-    """The integration tests' oracle, from the same landing files (read inside the bed)."""
+def oracle_gold(the: Bed) -> dict[str, list[dict[str, Any]]]:
+    """The integration tests' oracle of the same landing files, as Dremio shows values."""
+    import base64
     import tempfile
     from pathlib import Path
 
-    from lakehouse.localcluster import netns
     from lakehouse.s3 import ObjectStore, S3Endpoint
+    from lakehouse_bed import netns
     from lakehouse_core.catalog import CATALOG
-    from tests.integration.oracle import Oracle
+    from tests.integration.oracle import Oracle, as_dremio_shows
 
     ip = the.kubectl("-n", STORAGE, "get", "svc", "minio", "-o", "jsonpath={.spec.clusterIP}")
     secret = the.kubectl_json("-n", JOBS, "get", "secret", names.SPARK_S3_SECRET)
-    import base64
-
     data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
     endpoint = S3Endpoint(
         f"http://{ip}:9000", data[names.ACCESS_KEY_ENV], data[names.SECRET_KEY_ENV]
     )
 
-    def compute() -> dict[str, int]:
+    def compute() -> dict[str, list[dict[str, Any]]]:
         store = ObjectStore(endpoint, "lakehouse")
         oracle = Oracle(store, CATALOG, Path(tempfile.mkdtemp(prefix="bed-oracle-")))
         oracle.register_silver()
-        return {table.name: len(oracle.gold(table.name)) for table in GOLD}
+        return {t.name: [as_dremio_shows(r) for r in oracle.gold(t.name)] for t in GOLD_TABLES}
 
     return netns.run_in(compute)
+
+
+def wait_for_application(the: Bed, name: str, within: float) -> str:
+    deadline, state = time.monotonic() + within, ""
+    while time.monotonic() < deadline and state not in ("COMPLETED", "FAILED"):
+        time.sleep(3)
+        state = the.kubectl(
+            "-n", JOBS, "get", "sparkapplication", name,
+            "-o", "jsonpath={.status.applicationState.state}", check=False,
+        )  # fmt: skip
+    return state
 
 
 def test_07_kubectl_apply_runs_the_pipeline_application(the_bed: Bed) -> None:
@@ -324,27 +303,21 @@ def test_07_kubectl_apply_runs_the_pipeline_application(the_bed: Bed) -> None:
     # The checked-in YAML must name the image built from this checkout, or the driver
     # waits on an image pull until the deadline.
     assert job_image_ref() in manifest.read_text(), "stale manifests: run `make manifests`"
-    the_bed.kubectl("apply", "-f", str(manifest))
-    deadline = time.monotonic() + 1200
-    state = ""
-    while time.monotonic() < deadline and state not in ("COMPLETED", "FAILED"):
-        time.sleep(5)
-        state = the_bed.kubectl(
-            "-n",
-            JOBS,
-            "get",
-            "sparkapplication",
-            "lakehouse-pipeline",
-            "-o",
-            "jsonpath={.status.applicationState.state}",
-            check=False,
-        )
+    with LeaseWatch(the_bed, JOBS) as lease:
+        the_bed.kubectl("apply", "-f", str(manifest))
+        state = wait_for_application(the_bed, "lakehouse-pipeline", 1200)
+        driver = the_bed.kubectl(
+            "-n", JOBS, "get", "sparkapplication", "lakehouse-pipeline",
+            "-o", "jsonpath={.status.driverInfo.podName}",
+        )  # fmt: skip
+        time.sleep(3)  # one more sample after the driver's release
     assert state == "COMPLETED"
     the_bed.timeline.mark("kubectl apply -f spark-apps/manifests/: COMPLETED")
     the_bed.kubectl("-n", JOBS, "delete", "sparkapplication", "lakehouse-pipeline")
-    # The driver held the Lease while it wrote, and gave it back.
-    lease = the_bed.kubectl_json("-n", JOBS, "get", "lease", names.PIPELINE_LEASE)
-    assert not lease["spec"].get("holderIdentity"), lease["spec"]
+    # The driver itself took the Lease (in its own name) while it wrote, and gave it back.
+    assert f"driver/{driver}" in lease.holders(), lease.seen
+    assert lease.holders()[-1] == "", lease.seen
+    the_bed.facts["lease_holders_during_kubectl_run"] = lease.seen
 
 
 def test_07b_a_second_writer_is_refused_while_another_run_holds_the_lease(
@@ -354,13 +327,14 @@ def test_07b_a_second_writer_is_refused_while_another_run_holds_the_lease(
 
     from lakehouse_core.paths import REPO_ROOT
 
+    holder = "cli/another-laptop/4242"
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     held = {
         "apiVersion": "coordination.k8s.io/v1",
         "kind": "Lease",
         "metadata": {"name": names.PIPELINE_LEASE, "namespace": JOBS},
         "spec": {
-            "holderIdentity": "cli/another-laptop/4242",
+            "holderIdentity": holder,
             "leaseDurationSeconds": 600,
             "acquireTime": now,
             "renewTime": now,
@@ -369,34 +343,52 @@ def test_07b_a_second_writer_is_refused_while_another_run_holds_the_lease(
     manifest = the_bed.lay.config / "held-lease.json"
     manifest.write_text(json.dumps(held))
     the_bed.kubectl("apply", "-f", str(manifest))
+    apps_before = {
+        a["metadata"]["name"]
+        for a in the_bed.kubectl_json("-n", JOBS, "get", "sparkapplications")["items"]
+    }
     try:
-        refused = " ".join(
-            the_bed.lakehouse(
-                "pipeline", "run", "--layer", "bronze", "--stack", "dev", check=False
-            ).split()
-        )
-        assert "another lakehouse run holds the lake" in refused, refused
-        assert "cli/another-laptop/4242" in refused
+        result = bed_run(the_bed, "pipeline", "run", "--layer", "bronze", "--stack", "dev")
+        refused = " ".join(result.output.split())
+        assert result.returncode == 1, refused
+        assert "another lakehouse run holds the lake" in refused and holder in refused
+        apps_after = {
+            a["metadata"]["name"]
+            for a in the_bed.kubectl_json("-n", JOBS, "get", "sparkapplications")["items"]
+        }
+        assert apps_after == apps_before, "the refused run created a SparkApplication"
+        lease = the_bed.kubectl_json("-n", JOBS, "get", "lease", names.PIPELINE_LEASE)
+        assert lease["spec"]["holderIdentity"] == holder  # untouched by the refused run
         pipeline = REPO_ROOT / "spark-apps" / "manifests" / "lakehouse-pipeline.yaml"
         the_bed.kubectl("apply", "-f", str(pipeline))
-        state, deadline = "", time.monotonic() + 600
-        while time.monotonic() < deadline and state not in ("COMPLETED", "FAILED"):
-            time.sleep(5)
-            state = the_bed.kubectl(
-                "-n", JOBS, "get", "sparkapplication", "lakehouse-pipeline",
-                "-o", "jsonpath={.status.applicationState.state}", check=False,
-            )  # fmt: skip
+        state = wait_for_application(the_bed, "lakehouse-pipeline", 600)
         assert state == "FAILED", state
         drivers = the_bed.kubectl(
             "-n", JOBS, "get", "pods", "-l", "spark-role=driver", "-o", "name"
         ).split()
         logs = "".join(the_bed.kubectl("-n", JOBS, "logs", d, check=False) for d in drivers)
         assert "another lakehouse run holds the lake" in logs
+        lease = the_bed.kubectl_json("-n", JOBS, "get", "lease", names.PIPELINE_LEASE)
+        assert lease["spec"]["holderIdentity"] == holder  # still, after the refused driver
     finally:
         the_bed.kubectl("-n", JOBS, "delete", "sparkapplication", "lakehouse-pipeline",
                         "--ignore-not-found")  # fmt: skip
         the_bed.kubectl("-n", JOBS, "delete", "lease", names.PIPELINE_LEASE)
     the_bed.timeline.mark("a second writer was refused: CLI and kubectl both (Lease held)")
+
+
+def bed_run(the: Bed, *args: str) -> Any:
+    """The CLI inside the bed, its exit status kept (``Bed.lakehouse`` only has the text)."""
+    from lakehouse_bed import bed
+
+    argv = [str(Path(sys.executable).parent / "lakehouse"), *args]
+    result = bed.run_inside(argv, env=the.env, check=False, timeout=600, lay=the.lay)
+
+    class Ran:
+        returncode = result.returncode
+        output = (result.stdout or "") + (result.stderr or "")
+
+    return Ran
 
 
 def test_08_status_is_green_and_query_returns_the_gold_rows(the_bed: Bed) -> None:
@@ -461,48 +453,62 @@ def test_11_rotated_secrets_reach_minio_dremio_and_every_pod(the_bed: Bed) -> No
     settled = pods_ready_and_jobs_complete(the_bed)
     the_bed.timeline.mark(f"rotated secrets rolled out; the stack settled {settled:.0f}s after up")
     new = the_bed.secrets
-    assert "OK" in mc(
-        the_bed,
-        "mc ls lake/lakehouse >/dev/null && echo OK",
-        names.MINIO_ROOT_USER,
-        new["minioRootPassword"],
-        "mc-root-new",
-    )
-    assert "OK" not in mc(
-        the_bed,
-        "mc ls lake/lakehouse >/dev/null && echo OK || true",
-        names.MINIO_ROOT_USER,
-        old["minioRootPassword"],
-        "mc-root-old",
-    )
-    spark = mc(
-        the_bed,
-        "echo z | mc pipe lake/lakehouse/deltalake/_rotated && echo OK",
-        names.SPARK_S3_USER,
-        new["sparkS3SecretKey"],
-        "mc-spark-new",
-    )
-    assert "OK" in spark
-    # Dremio: the admin logs in with the new password, and its source reads the lake with
-    # the new key (a query reads Delta files through it).
-    out = the_bed.lakehouse(
-        "query",
-        "SELECT COUNT(*) AS n FROM lake.lakehouse.deltalake.silver.orders",
-        "--stack",
-        "dev",
-    )
+    # MinIO: each user's new key works and its old one is refused.
+    for user, key, label in (
+        (names.MINIO_ROOT_USER, "minioRootPassword", "root"),
+        (names.SPARK_S3_USER, "sparkS3SecretKey", "spark"),
+        (names.DREMIO_S3_USER, "dremioS3SecretKey", "dremio"),
+    ):
+        for which, secret, expected in (("new", new[key], 0), ("old", old[key], 1)):
+            listed = mc(
+                the_bed, {"ls": "mc ls lake/lakehouse"}, user, secret, f"mc-{label}-{which}"
+            )
+            assert listed.status == {"ls": expected}, (label, which, listed.output)
+            if expected:
+                assert "Access Denied" in listed.output or "InvalidAccessKeyId" in listed.output
+    # Dremio (the double): the admin's new password logs in and the old one is refused; a
+    # query reads Delta files through the source, which now holds Dremio's new S3 key.
+    query = ("query", "SELECT COUNT(*) AS n FROM lake.lakehouse.deltalake.silver.orders")
+    as_admin = ("--stack", "dev", "--user", DREMIO_ADMIN)
+    out = the_bed.lakehouse(*query, *as_admin, "--password", new["dremioAdminPassword"])
     assert "1 row(s)" in out
+    refused = bed_run(the_bed, *query, *as_admin, "--password", old["dremioAdminPassword"])
+    assert refused.returncode == 1 and "refused the login of user" in refused.output
+    source = dremio_source_secret_check(the_bed, old["dremioS3SecretKey"])
+    assert source == "old key refused", source
+    assert not secret_hits(the_bed, {**{f"old {k}": v for k, v in old.items()}, **new})
     out = the_bed.lakehouse("pipeline", "run", "--layer", "all", "--stack", "dev", timeout=3600)
-    assert "COMPLETED" in out
-    the_bed.timeline.mark("rotated secrets reached MinIO, Dremio, the jobs")
+    assert re.search(r"lakehouse-gold-\d+ COMPLETED", out), out[-2000:]
+    the_bed.timeline.mark("rotated secrets reached MinIO, Dremio, the jobs; the old are refused")
+
+
+def dremio_source_secret_check(the: Bed, old_key: str) -> str:
+    """Whether MinIO refuses Dremio's old key: the source can only read with the new one."""
+    listed = mc(the, {"ls": "mc ls lake/lakehouse/deltalake/"}, names.DREMIO_S3_USER, old_key,
+                "mc-dremio-old-key")  # fmt: skip
+    return "old key refused" if listed.status["ls"] != 0 else "old key still reads"
 
 
 def test_12_destroy_leaves_no_lakehouse_object(the_bed: Bed) -> None:
     the_bed.lakehouse("destroy", "--stack", "dev", "--yes", timeout=1800)
-    namespaces = [n["metadata"]["name"] for n in the_bed.kubectl_json("get", "namespaces")["items"]]
-    assert not [n for n in namespaces if n.startswith("lakehouse")], namespaces
-    left: list[Any] = the_bed.kubectl_json(
-        "get", "all", "-A", "-l", f"app.kubernetes.io/part-of={names.PART_OF}"
-    )["items"]
-    assert left == []
+    # The operator's CRDs stay, as Helm leaves every chart's CRDs (deleting them would
+    # delete every SparkApplication in the cluster); docs/deploy.md says so.
+    kept = {
+        f"customresourcedefinitions -/{name}"
+        for name in (
+            "scheduledsparkapplications.sparkoperator.k8s.io",
+            "sparkapplications.sparkoperator.k8s.io",
+            "sparkconnects.sparkoperator.k8s.io",
+        )
+    }
+    deadline, left = time.monotonic() + 180, ["(not looked yet)"]
+    while left and time.monotonic() < deadline:  # namespaces and PVs go asynchronously
+        left = [o for o in lakehouse_objects(the_bed) if o not in kept]
+        if left:
+            time.sleep(5)
+    assert not left, left
+    exported = json.loads(the_bed.pulumi("stack", "export"))
+    resources = exported.get("deployment", {}).get("resources") or []
+    assert resources == [], [r.get("urn") for r in resources]
+    the_bed.facts["left_after_destroy_by_design"] = sorted(kept)
     the_bed.timeline.mark("lakehouse destroy: nothing of the lakehouse is left")

@@ -21,6 +21,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pyarrow as pa
 import pytest
@@ -67,13 +68,10 @@ class Lake:
             "AWS_ALLOW_HTTP": "true",
         }
 
-    def write(self, key: str, table: pa.Table, mode: str = "overwrite") -> None:
-        write_deltalake(
-            f"s3://{BUCKET}/{key}",
-            table,
-            mode=mode,
-            storage_options=self.options(),  # type: ignore[arg-type]
-        )
+    def write(
+        self, key: str, table: pa.Table, mode: Literal["overwrite", "append"] = "overwrite"
+    ) -> None:
+        write_deltalake(f"s3://{BUCKET}/{key}", table, mode=mode, storage_options=self.options())
 
     def source(self) -> LakeSource:
         host = os.environ.get("DREMIO_LAKE_HOST") if REAL_URL else None

@@ -98,7 +98,7 @@ def test_weak_password_is_refused_with_dremios_rule(dremio: DremioDouble) -> Non
 
 @double_only
 def test_a_wrong_password_is_a_401_that_names_the_user_and_is_not_retried(
-    dremio: Dremio,
+    dremio: DremioDouble,
 ) -> None:
     client = client_for(dremio)
     client.create_first_user(ADMIN, PASSWORD, "a@b.c")

@@ -87,10 +87,14 @@ def divergence(
     for table in GOLD_TABLES:
         want_rows = oracle.gold(table.name)
         columns = list(want_rows[0]) if want_rows else []
-        have = _by_key(read_delta_rows(endpoint, uri(Layer.GOLD, table.name)), table.key, columns)
-        want = _by_key(want_rows, table.key, columns)
-        gone = sum(1 for k in want if k not in have or have[k][0] != want[k][0])
-        extra = sum(len(v) - 1 for v in have.values()) + sum(1 for k in have if k not in want)
+        gold_have = _by_key(
+            read_delta_rows(endpoint, uri(Layer.GOLD, table.name)), table.key, columns
+        )
+        gold_want = _by_key(want_rows, table.key, columns)
+        gone = sum(1 for k in gold_want if k not in gold_have or gold_have[k][0] != gold_want[k][0])
+        extra = sum(len(v) - 1 for v in gold_have.values()) + sum(
+            1 for k in gold_have if k not in gold_want
+        )
         if gone or extra:
             detail[f"gold.{table.name}"] = {"wrong_or_missing": gone, "extra": extra}
         lost += gone

@@ -8,6 +8,7 @@ change is a delete: the same answer reached another way.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -214,3 +215,16 @@ def assert_same_rows(
 
 def table_uri(catalog: LakeCatalog, layer: Layer, name: str) -> str:
     return catalog.table_uri(layer, name)
+
+
+def as_dremio_shows(row: dict[str, Any]) -> dict[str, Any]:
+    """The oracle's row as Dremio shows it: timestamps at millisecond precision, in UTC,
+    without a zone."""
+    out = {}
+    for name, value in row.items():
+        if isinstance(value, dt.datetime):
+            utc = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            out[name] = utc.replace(microsecond=utc.microsecond // 1000 * 1000)
+        else:
+            out[name] = value
+    return out

@@ -66,7 +66,7 @@ def append_first_row(endpoint: S3Endpoint, uri: str) -> None:
     )
 
 
-PLANTS: dict[str, Callable[[S3Endpoint, LakeCatalog], None]] = {
+PLANTS: dict[str, Callable[[S3Endpoint, LakeCatalog], object]] = {
     "a duplicated silver row": lambda e, c: append_first_row(
         e, c.table_uri(Layer.SILVER, "orders")
     ),

@@ -39,8 +39,9 @@ def batch_dir(lake: LakeCatalog, dataset: str, batch: int) -> Path:
 
 def csv_bytes(rows: list[list[str]], *, newline: str, bom: bool, quote_all: bool) -> bytes:
     out = io.StringIO()
-    quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
-    csv.writer(out, lineterminator=newline, quoting=quoting).writerows([REGION_HEADER, *rows])
+    csv.writer(
+        out, lineterminator=newline, quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
+    ).writerows([REGION_HEADER, *rows])
     return ("\ufeff" if bom else "").encode() + out.getvalue().encode("utf-8")
 
 
@@ -172,7 +173,7 @@ def test_json_lines_keep_numbers_and_nested_values_as_written(
 # Any text a CSV field can hold, but NUL (no text format carries it) and U+FFFD (the mark
 # of an undecodable byte, which silver rejects as invalid_encoding).
 FIELD_TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\ufffd"),
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00\ufffd"),
     min_size=1,
     max_size=40,
 )
@@ -218,7 +219,7 @@ def test_any_text_round_trips_through_csv(
 
 
 JSON_TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\ufffd"),
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\ufffd"),
     max_size=40,
 )
 # A location written as a JSON string, or as a bare JSON number (kept as its exact text).

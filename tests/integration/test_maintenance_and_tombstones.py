@@ -41,6 +41,12 @@ def silver_orders(spark: SparkSession, lake: LakeCatalog) -> dict[int, tuple[str
     return {r["o_orderkey"]: (str(r["o_totalprice"]), r["_change_seq"]) for r in rows}
 
 
+def num_files(spark: SparkSession, uri: str) -> int:
+    detail = DeltaTable.forPath(spark, uri).detail().first()
+    assert detail is not None
+    return int(detail["numFiles"])
+
+
 def test_a_delete_wins_over_an_older_change_that_arrives_later(
     spark: SparkSession, disk_lake: LakeCatalog
 ) -> None:
@@ -70,9 +76,9 @@ def test_maintenance_compacts_and_gold_stays_incremental(
         land(disk_lake, batch, order(100 + batch, batch, status="F", price=f"{batch}.50"))
         run_layers(spark, disk_lake, "all", ["orders"])
     silver_uri = disk_lake.table_uri(Layer.SILVER, "orders")
-    files_before = DeltaTable.forPath(spark, silver_uri).detail().first()["numFiles"]
+    files_before = num_files(spark, silver_uri)
     results = {r.table_name: r for r in run_maintenance(spark, disk_lake, ["orders"], 0)}
-    files_after = DeltaTable.forPath(spark, silver_uri).detail().first()["numFiles"]
+    files_after = num_files(spark, silver_uri)
     assert files_after < files_before, results["silver.orders"].note
     assert "compacted" in results["silver.orders"].note
     # VACUUM ran with a zero window, but kept what gold's next refresh reads: it stays

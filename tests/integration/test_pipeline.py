@@ -7,7 +7,6 @@ then a re-run that must change nothing.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -30,7 +29,7 @@ from lakehouse_jobs.gold import GOLD
 from lakehouse_jobs.main import run_layers
 
 from .conftest import new_lake, s3_filesystem
-from .oracle import Oracle, assert_same_rows, open_delta, read_delta_rows
+from .oracle import Oracle, as_dremio_shows, assert_same_rows, open_delta, read_delta_rows
 
 pytestmark = pytest.mark.integration
 
@@ -229,16 +228,3 @@ def test_gold_and_silver_read_through_the_dremio_double_equal_the_oracle(lake: L
             rows = client.sql(f"SELECT * FROM {path}").to_arrow().to_pylist()
             expected = [as_dremio_shows(r) for r in lake.oracle.gold(gold.name)]
             assert_same_rows(rows, expected, gold.key, f"dremio gold.{gold.name}")
-
-
-def as_dremio_shows(row: dict[str, Any]) -> dict[str, Any]:
-    """The oracle's row as Dremio shows it: timestamps at millisecond precision, in UTC,
-    without a zone."""
-    out = {}
-    for name, value in row.items():
-        if isinstance(value, dt.datetime):
-            utc = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-            out[name] = utc.replace(microsecond=utc.microsecond // 1000 * 1000)
-        else:
-            out[name] = value
-    return out

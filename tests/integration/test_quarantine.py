@@ -86,7 +86,7 @@ def order_key(reject: dict[str, Any]) -> str:
         key = json.loads(reject["raw_record"])["o_orderkey"]
         return "" if key is None else str(key)
     except json.JSONDecodeError:  # a malformed line is kept verbatim
-        return reject["raw_record"].split(",")[0]
+        return str(reject["raw_record"]).split(",")[0]
 
 
 @pytest.fixture(scope="module")

@@ -45,9 +45,9 @@ def silver(spark: SparkSession) -> dict[str, DataFrame]:
     users = local_frame(
         spark,
         [
-            (1, "a", "Paris", dt.datetime(2024, 1, 1, 10, tzinfo=dt.UTC)),
-            (2, "b", "Paris", dt.datetime(2024, 3, 1, 9, tzinfo=dt.UTC)),
-            (3, "c", None, dt.datetime(2024, 2, 1, 8, tzinfo=dt.UTC)),
+            (1, "a", "Paris", dt.datetime(2024, 1, 1, 10, tzinfo=dt.timezone.utc)),
+            (2, "b", "Paris", dt.datetime(2024, 3, 1, 9, tzinfo=dt.timezone.utc)),
+            (3, "c", None, dt.datetime(2024, 2, 1, 8, tzinfo=dt.timezone.utc)),
         ],
         "id bigint, name string, location string, timestamp timestamp",
     )
@@ -134,7 +134,7 @@ def test_users_by_location(silver: dict[str, DataFrame]) -> None:
     built = GOLD.get("users_by_location").build(reader(silver))
     assert rows(built.select("location", "user_count"), "location") == [(None, 1), ("Paris", 2)]
     latest = {r["location"]: r["last_seen"] for r in built.collect()}["Paris"]
-    assert latest.astimezone(dt.UTC) == dt.datetime(2024, 3, 1, 9, tzinfo=dt.UTC)
+    assert latest.astimezone(dt.timezone.utc) == dt.datetime(2024, 3, 1, 9, tzinfo=dt.timezone.utc)
 
 
 def test_every_gold_table_has_a_test_here() -> None:

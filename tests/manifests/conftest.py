@@ -30,7 +30,7 @@ def crd_dir() -> Path | str:
     """
     if GIVEN_CRD_DIR.is_dir():
         return GIVEN_CRD_DIR
-    from lakehouse.localcluster.images import operator_crd_dir
+    from lakehouse_bed.images import operator_crd_dir
 
     try:
         folder = operator_crd_dir()

@@ -29,7 +29,7 @@ def test_nothing_is_declared_when_the_config_is_bad() -> None:
     )
     pulumi.runtime.set_mocks(Recorder(), project="lakehouse", stack="dev", preview=False)
 
-    @pulumi.runtime.test  # type: ignore[misc]
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def program() -> None:
         from lakehouse_infra.program import deploy
 

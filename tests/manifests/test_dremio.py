@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from lakehouse_core.images import dremio_bootstrap_image_ref
 NS = "lakehouse-dremio"
 
 
-def _env(sts: dict) -> dict[str, str]:
+def _env(sts: dict[str, Any]) -> dict[str, str]:
     container = sts["spec"]["template"]["spec"]["containers"][0]
     return {e["name"]: e.get("value") for e in container["env"]}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 
@@ -104,7 +105,7 @@ def test_claim_templates_carry_no_version_so_an_image_bump_keeps_the_statefulset
         assert "app.kubernetes.io/version" in sts["spec"]["template"]["metadata"]["labels"]
 
 
-def _allows(policy: dict, action: str, resource: str) -> bool:
+def _allows(policy: dict[str, Any], action: str, resource: str) -> bool:
     for statement in policy["Statement"]:
         if action in statement["Action"]:
             for pattern in statement["Resource"]:

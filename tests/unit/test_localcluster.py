@@ -9,9 +9,10 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from lakehouse.localcluster import addons, configs, gobuild, images, programs
-from lakehouse.localcluster import layout as L
-from lakehouse.localcluster.layout import Layout
+from lakehouse import gobuild
+from lakehouse_bed import addons, configs, images, programs
+from lakehouse_bed import layout as L
+from lakehouse_bed.layout import Layout
 
 K8S_GO_MOD = """\
 module k8s.io/kubernetes
@@ -124,7 +125,7 @@ def test_locked_requirements_pin_the_closure_with_hashes() -> None:
 def test_an_image_built_on_another_of_ours_is_rebuilt_when_that_one_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lakehouse.localcluster import images
+    from lakehouse_bed import images
 
     monkeypatch.setattr(images, "images_dir", lambda: tmp_path)
     busybox = next(i for i in images.catalogue() if "busybox" in i.name)

@@ -13,6 +13,7 @@ import os
 import stat
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,7 +38,7 @@ exit 0
 """
 
 
-def run_script(tmp_path: Path, *, attached: bool) -> list[dict[str, object]]:
+def run_script(tmp_path: Path, *, attached: bool) -> list[dict[str, Any]]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     mc = bin_dir / "mc"
@@ -77,11 +78,11 @@ def test_secret_keys_go_to_mc_on_stdin_never_as_arguments(tmp_path: Path, attach
     calls = run_script(tmp_path, attached=attached)
     secrets = ("-root secret with spaces", "--spark-secret", "-d")
     for call in calls:
-        assert not set(call["argv"]) & set(secrets), call  # type: ignore[arg-type]
-    alias = next(c for c in calls if c["argv"][:2] == ["alias", "set"])  # type: ignore[index]
+        assert not set(call["argv"]) & set(secrets), call
+    alias = next(c for c in calls if c["argv"][:2] == ["alias", "set"])
     assert alias["stdin"] == "lakehouse-root\n-root secret with spaces"
-    users = [c for c in calls if c["argv"][:3] == ["admin", "user", "add"]]  # type: ignore[index]
-    assert [(u["argv"][-1], u["stdin"]) for u in users] == [  # type: ignore[index]
+    users = [c for c in calls if c["argv"][:3] == ["admin", "user", "add"]]
+    assert [(u["argv"][-1], u["stdin"]) for u in users] == [
         ("lakehouse-spark", "--spark-secret"),
         ("lakehouse-dremio", "-d"),
     ]

@@ -8,7 +8,7 @@ import re
 from lakehouse.reference import CONFIGURATION_PAGE, configuration_page
 from lakehouse_core.paths import REPO_ROOT
 
-CODE_ROOTS = ("core", "spark-apps", "infra", "dremio-client", "src", "standins", "scripts")
+CODE_ROOTS = ("core", "spark-apps", "infra", "dremio-client", "src", "testbed", "scripts")
 DOC_PATH = re.compile(
     r"\b((?:docs|spark-apps|charts-values|infra|bench)/[\w./-]+\.(?:md|yaml|json|png))"
 )

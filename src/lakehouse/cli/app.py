@@ -18,7 +18,6 @@ from lakehouse.cli import (
     deploy_cmds,
     kind_cmds,
     local_cmds,
-    localcluster_cmds,
     pipeline_cmds,
     query_cmds,
 )
@@ -83,7 +82,6 @@ for command in ON_KUBERNETES:
     app.command(rich_help_panel=KUBERNETES)(command)
 app.add_typer(kind_cmds.cluster_app, name="cluster", rich_help_panel=KIND)
 app.add_typer(kind_cmds.image_app, name="image", rich_help_panel=KIND)
-app.add_typer(localcluster_cmds.localcluster_app, name="localcluster")
 
 
 def main() -> None:

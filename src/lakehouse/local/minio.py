@@ -29,6 +29,7 @@ from types import TracebackType
 
 import tenacity
 
+from lakehouse import gobuild
 from lakehouse_core import versions
 from lakehouse_core.errors import LakehouseError
 from lakehouse_core.paths import cache_dir
@@ -39,6 +40,20 @@ WRITE_PROBE_BUCKET, WRITE_PROBE_KEY = "minio-write-probe", "probe"
 
 class MinioUnavailable(LakehouseError):
     """No MinIO binary could be found or built; the message says how to get one."""
+
+
+# The MinIO client at the mc image's commit: the tests run the provisioning Job's script
+# with it, and the test bed builds the mc image from the same program.
+MC_PROGRAM = gobuild.GoTarget(
+    name="mc-image",
+    module=versions.MC_GO_MODULE,
+    version=versions.MC_IMAGE_GO_VERSION,
+    binaries={"mc": versions.MC_GO_MODULE},
+    inherit_replaces=True,
+    # mc publishes RELEASE.* tags only; the proxy serves this release's commit by its
+    # pseudo-version, which the checksum database has never been asked for.
+    unlisted_in_sumdb=(versions.MC_GO_MODULE,),
+)
 
 
 def cached_binary_path() -> Path:
@@ -105,12 +120,10 @@ def ensure_mc_binary(log: Callable[[str], None] = print) -> Path:
                 hint="point it at an mc binary, or unset it to let the project build one",
             )
         return Path(explicit)
-    from lakehouse.localcluster import gobuild, programs
-
-    if not gobuild.is_built(programs.MC):
+    if not gobuild.is_built(MC_PROGRAM):
         log("building the MinIO client once from the Go module proxy (about a minute)")
-        gobuild.build(programs.MC, log)
-    return gobuild.binary(programs.MC, "mc")
+        gobuild.build(MC_PROGRAM, log)
+    return gobuild.binary(MC_PROGRAM, "mc")
 
 
 def _free_port() -> int:

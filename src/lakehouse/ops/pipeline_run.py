@@ -99,7 +99,7 @@ def _fail_if_stuck(cluster: ApplicationsApi, namespace: str, app: dict[str, Any]
         "application was deleted, nothing was written",
         hint=f"is the image {image} on the cluster's node? `lakehouse image build` builds it "
         "and `lakehouse image load` puts it on kind (on the local cluster: "
-        "`lakehouse localcluster build`)"
+        "`lakehouse-bed build`)"
         if "Image" in reason
         else f"`kubectl -n {namespace} describe pod {pod}` says what it waits for",
     )

@@ -10,7 +10,8 @@ import json
 import time
 from pathlib import Path
 
-from lakehouse.localcluster.gobuild import GoTarget
+from lakehouse.gobuild import GoTarget
+from lakehouse.local.minio import MC_PROGRAM
 from lakehouse_core import versions
 
 K8S = "k8s.io/kubernetes"
@@ -114,16 +115,7 @@ MINIO_SERVER = GoTarget(
     inherit_replaces=True,
 )
 
-MC = GoTarget(
-    name="mc-image",
-    module=versions.MC_GO_MODULE,
-    version=versions.MC_IMAGE_GO_VERSION,
-    binaries={"mc": versions.MC_GO_MODULE},
-    inherit_replaces=True,
-    # mc publishes RELEASE.* tags only; the proxy serves this release's commit by its
-    # pseudo-version, which the checksum database has never been asked for.
-    unlisted_in_sumdb=(versions.MC_GO_MODULE,),
-)
+MC = MC_PROGRAM  # the application's own (lakehouse.local.minio), for the mc image
 
 SPARK_OPERATOR = GoTarget(
     name="spark-operator",
@@ -226,7 +218,7 @@ PULUMI_KUBERNETES_PROVIDER = GoTarget(
     ),
 )
 
-# In the order a first `lakehouse localcluster build` builds them: the node first.
+# In the order a first `lakehouse-bed build` builds them: the node first.
 NODE_PROGRAMS = (KUBERNETES, ETCD, COREDNS, LOCAL_PATH_PROVISIONER, CRICTL)
 IMAGE_PROGRAMS = (MINIO_SERVER, MC, SPARK_OPERATOR, TRAEFIK)
 DEPLOY_PROGRAMS = (PULUMI_CLI, PULUMI_KUBERNETES_PROVIDER)

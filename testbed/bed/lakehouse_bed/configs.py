@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from lakehouse.localcluster import layout as L
-from lakehouse.localcluster.layout import Layout
+from lakehouse_bed import layout as L
+from lakehouse_bed.layout import Layout
 
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
 

@@ -1,6 +1,6 @@
 """Every image the stacks use, built here without a registry, tagged as the stacks name them.
 
-Recipes are Dockerfiles under standins/images/ (stand-ins: how each differs from the
+Recipes are Dockerfiles under testbed/images/ (stand-ins: how each differs from the
 published image is in its header) plus the project's own spark-apps/Dockerfile and
 dremio-client/Dockerfile, built as they are. buildah builds them without a daemon; each
 image is saved as a docker-archive in the cache (rebuilt only when its inputs change) and
@@ -25,16 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lakehouse.localcluster import gobuild, programs
-from lakehouse.localcluster.addons import COREDNS_IMAGE, LOCAL_PATH_IMAGE
-from lakehouse.localcluster.configs import PAUSE_IMAGE
+from lakehouse import gobuild
+from lakehouse_bed import programs
+from lakehouse_bed.addons import COREDNS_IMAGE, LOCAL_PATH_IMAGE
+from lakehouse_bed.configs import PAUSE_IMAGE
 from lakehouse_core import images as project_images
 from lakehouse_core import versions
 from lakehouse_core.errors import LakehouseError
 from lakehouse_core.paths import REPO_ROOT, cache_dir
 
 Log = Callable[[str], None]
-RECIPES = REPO_ROOT / "standins" / "images"
+RECIPES = REPO_ROOT / "testbed" / "images"
 DEBIAN_SUITE = "bookworm"
 DEBIAN_BASE = "localhost/lakehouse-standins/debian-base:bookworm"
 BASE_PACKAGES = (
@@ -251,7 +252,7 @@ def _dremio_double(context: Path, _log: Log) -> dict[str, str]:
         REPO_ROOT / "dremio-client" / "lakehouse_dremio", python / "lakehouse_dremio", ignore=ignore
     )
     shutil.copytree(
-        REPO_ROOT / "standins" / "dremio-double" / "lakehouse_dremio_double",
+        REPO_ROOT / "testbed" / "dremio-double" / "lakehouse_dremio_double",
         python / "lakehouse_dremio_double",
         ignore=ignore,
     )

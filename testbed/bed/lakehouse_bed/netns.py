@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from lakehouse.localcluster import layout as L
+from lakehouse_bed import layout as L
 from lakehouse_core.errors import LakehouseError
 
 T = TypeVar("T")
@@ -87,7 +87,7 @@ def check_isolated(name: str = L.NETNS) -> list[str]:
         raise NamespaceError(
             f"namespace {name} holds link {ifname} ({kind}), which could reach the host's "
             "network: refusing to go on",
-            hint="`lakehouse localcluster delete` removes the namespace",
+            hint="`lakehouse-bed delete` removes the namespace",
         )
     routes = json.loads(_ip("-n", name, "-j", "route", "show"))
     outside = [

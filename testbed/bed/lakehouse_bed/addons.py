@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from lakehouse.localcluster import layout as L
-from lakehouse.localcluster.layout import Layout
+from lakehouse_bed import layout as L
+from lakehouse_bed.layout import Layout
 from lakehouse_core import versions
 
 COREDNS_IMAGE = f"lakehouse.local/bed/coredns:{versions.COREDNS_VERSION}"

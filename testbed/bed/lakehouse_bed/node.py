@@ -19,11 +19,12 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from lakehouse.localcluster import configs, gobuild, netns, programs
-from lakehouse.localcluster import layout as L
-from lakehouse.localcluster.daemons import Daemon, cmdline
-from lakehouse.localcluster.layout import Layout
-from lakehouse.localcluster.pki import ClusterPki, Identity
+from lakehouse import gobuild
+from lakehouse_bed import configs, netns, programs
+from lakehouse_bed import layout as L
+from lakehouse_bed.daemons import Daemon, cmdline
+from lakehouse_bed.layout import Layout
+from lakehouse_bed.pki import ClusterPki, Identity
 from lakehouse_core.errors import LakehouseError
 
 Log = Callable[[str], None]
@@ -291,13 +292,13 @@ def preflight() -> None:
     if missing:
         raise NodeError(
             f"not built yet: {', '.join(p.name for p in missing)}",
-            hint="`lakehouse localcluster build` builds them once (about 35 minutes)",
+            hint="`lakehouse-bed build` builds them once (about 35 minutes)",
         )
     tools = [t for t in ("containerd", "runc", "iptables", "ctr") if shutil.which(t) is None]
     if tools or not Path("/usr/lib/cni/bridge").is_file():
         raise NodeError(
             f"missing Debian packages for the node ({', '.join(tools) or 'CNI plugins'})",
-            hint="`lakehouse localcluster build` installs " + " ".join(DEBIAN_PACKAGES),
+            hint="`lakehouse-bed build` installs " + " ".join(DEBIAN_PACKAGES),
         )
 
 

@@ -1,8 +1,10 @@
 """Go programs built once from the Go module proxy, cached by name and version.
 
-Several of the programs the local test bed needs (Kubernetes, etcd, Traefik, the Spark
-operator, the Pulumi CLI) refuse ``go install module@version``: their go.mod has replace
-directives pointing at folders of their own repository. Each is built through a small
+The application builds the MinIO client with it (``lakehouse.local.minio``), and the test
+bed (``lakehouse_bed``) every program of its node. Several of the programs the bed needs
+(Kubernetes, etcd, Traefik, the Spark operator, the Pulumi CLI) refuse ``go install
+module@version``: their go.mod has replace directives pointing at folders of their own
+repository. Each is built through a small
 *wrapper module* of the project's own that requires the program's module at its pinned
 version and repeats its replace directives, turning every local folder into the published
 module of the same version. Nothing is downloaded from anywhere but the module proxy.

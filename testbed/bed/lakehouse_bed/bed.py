@@ -1,5 +1,5 @@
 """The test bed as a whole: build what it needs, create the cluster, run commands in it,
-delete it. ``lakehouse localcluster`` and ``make cluster-test`` drive it.
+delete it. ``lakehouse-bed`` and ``make cluster-test`` drive it.
 
 A command run ``inside`` the bed joins its network namespace and gets a private mount
 namespace whose /etc/hosts maps the stacks' ``*.localhost`` names to the node; it sees
@@ -16,10 +16,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from lakehouse.localcluster import addons, gobuild, images, netns, node, programs
-from lakehouse.localcluster import layout as L
-from lakehouse.localcluster.daemons import clean_env
-from lakehouse.localcluster.layout import Layout
+from lakehouse import gobuild
+from lakehouse_bed import addons, images, netns, node, programs
+from lakehouse_bed import layout as L
+from lakehouse_bed.daemons import clean_env
+from lakehouse_bed.layout import Layout
 from lakehouse_core import versions
 from lakehouse_core.errors import LakehouseError
 from lakehouse_core.paths import cache_dir
@@ -251,7 +252,7 @@ def delete(log: Log = print, lay: Layout | None = None) -> list[str]:
 
 def leftover_processes(lay: Layout) -> list[str]:
     """Processes whose command line names the node's folder, or that sit in its cgroups."""
-    from lakehouse.localcluster.daemons import cmdline
+    from lakehouse_bed.daemons import cmdline
 
     found = []
     root = str(lay.root)
