@@ -49,6 +49,8 @@ ZOOKEEPER_UID = 1000
 
 # --- Spark -----------------------------------------------------------------------------------
 SPARK_UID = 185  # the apache/spark image's user
+# Executors never call the API: their own service account, with no token and no role.
+SPARK_EXECUTOR_SERVICE_ACCOUNT = "lakehouse-spark-executor"
 SPARK_S3_SECRET = "lakehouse-spark-s3"  # noqa: S105 (a Secret's name, in the jobs namespace)
 # The keys of that Secret are the environment variables the AWS SDK reads.
 ACCESS_KEY_ENV = "AWS_ACCESS_KEY_ID"

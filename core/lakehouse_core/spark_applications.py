@@ -53,6 +53,7 @@ class JobSettings:
     s3_region: str = "us-east-1"
     credentials_secret: str = names.SPARK_S3_SECRET
     service_account: str = "lakehouse-spark"
+    executor_service_account: str = names.SPARK_EXECUTOR_SERVICE_ACCOUNT
     driver_cores: int = 1
     # The pods' CPU request, when less than their cores. The kubectl manifests are for kind
     # (the dev stack): a quarter core each, so the pipeline fits a laptop's node.
@@ -97,6 +98,9 @@ def job_settings(stack: StackConfig, image: str, managed_by: str = "pulumi") -> 
     )
 
 
+TMP_VOLUME = "tmp"
+
+
 def app_name(layer: str) -> str:
     return "lakehouse-pipeline" if layer == ALL_LAYERS else f"lakehouse-{layer}"
 
@@ -116,6 +120,9 @@ def _container_security() -> dict[str, Any]:
         "runAsUser": names.SPARK_UID,
         "runAsGroup": names.SPARK_UID,
         "runAsNonRoot": True,
+        # Spark writes its scratch files to the local-dir volume it mounts itself, and
+        # Python and the JVM to /tmp (an emptyDir below): nothing to the image's layers.
+        "readOnlyRootFilesystem": True,
         "allowPrivilegeEscalation": False,
         "capabilities": {"drop": ["ALL"]},
         "seccompProfile": {"type": "RuntimeDefault"},
@@ -157,6 +164,7 @@ def _pod(name: str, settings: JobSettings, cores: int, memory: str) -> dict[str,
         "env": _env(settings),
         "securityContext": _container_security(),
         "podSecurityContext": _pod_security(),
+        "volumeMounts": [{"name": TMP_VOLUME, "mountPath": "/tmp"}],  # noqa: S108 (in the pod)
     }
 
 
@@ -176,6 +184,7 @@ def application_spec(
     driver["serviceAccount"] = settings.service_account
     executor = _pod(name, settings, settings.executor_cores, settings.executor_memory)
     executor["instances"] = settings.executor_instances
+    executor["serviceAccount"] = settings.executor_service_account
     spec: dict[str, Any] = {
         "type": "Python",
         "pythonVersion": "3",
@@ -210,6 +219,7 @@ def application_spec(
         },
         "driver": driver,
         "executor": executor,
+        "volumes": [{"name": TMP_VOLUME, "emptyDir": {"sizeLimit": "1Gi"}}],
     }
     if settings.ttl_seconds is not None:
         spec["timeToLiveSeconds"] = settings.ttl_seconds

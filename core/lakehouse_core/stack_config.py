@@ -9,6 +9,7 @@ bad value stops before Pulumi runs.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -439,6 +440,37 @@ class PipelineConfig(Section):
         return v
 
 
+class NetworkConfig(Section):
+    """NetworkPolicies: a default deny in every namespace of the stack, then one allow per
+    flow of docs/security.md."""
+
+    policies: bool = True
+    """Declare the policies (kind enforces them; so does any cluster with a policy engine)."""
+    api_server_cidrs: list[str] = ["0.0.0.0/0"]
+    """Where the Kubernetes API server is, for the pods that call it and its webhook calls
+    (ports 443 and 6443 only); narrow it to your control plane's addresses."""
+    ingress_client_cidrs: list[str] = ["0.0.0.0/0"]
+    """Who may reach the ingress controller's ports (the users of the UIs and APIs)."""
+    dns_namespace: str = "kube-system"
+    """The namespace of the cluster's DNS pods (labelled k8s-app=kube-dns)."""
+
+    @field_validator("api_server_cidrs", "ingress_client_cidrs")
+    @classmethod
+    def _cidrs(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        key = f"network.{to_camel(str(info.field_name))}"
+        if not v:
+            raise ValueError(f"{key} is empty: give at least one CIDR, e.g. 10.0.0.0/8")
+        for cidr in v:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{cidr!r} is not a CIDR; write an address and a prefix length such as "
+                    "10.0.0.0/8 or 192.168.1.20/32"
+                ) from None
+        return v
+
+
 class StackConfig(Section):
     """A whole stack: the top-level keys of Pulumi.<stack>.yaml."""
 
@@ -465,6 +497,8 @@ class StackConfig(Section):
     """The ingress."""
     pipeline: PipelineConfig = PipelineConfig()
     """The pipeline's schedules."""
+    network: NetworkConfig = NetworkConfig()
+    """Network segmentation."""
 
     @field_validator("bucket")
     @classmethod
@@ -498,6 +532,7 @@ SECTIONS = {
     "spark": "spark",
     "ingress": "ingress",
     "pipeline": "pipeline",
+    "network": "network",
 }
 # Config namespaces of the providers the program uses: passed to them, not read here.
 PROVIDER_NAMESPACES = ("pulumi", "kubernetes", "random")

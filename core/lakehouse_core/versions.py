@@ -148,6 +148,10 @@ ETCD_VERSION = "v3.6.16"
 COREDNS_VERSION = "v1.14.7"
 LOCAL_PATH_PROVISIONER_VERSION = "v0.0.30"
 CRI_TOOLS_VERSION = "v1.34.0"  # v1.35.0 is not served by the module proxy
+# The NetworkPolicy engine k3s embeds (iptables + ipset): kind's own, kube-network-policies,
+# needs the kernel's nftables `queue`, which the test machine's kernel lacks. Only its
+# firewall runs (GHSA-phqm-jgc3-qf8g concerns the service proxy, which stays off).
+KUBE_ROUTER_VERSION = "v2.1.0"
 PULUMI_CLI_VERSION = "v3.274.1"
 # The only version of the provider module the proxy serves (a commit after v4.24.0).
 PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION = "v4.0.0-20260115033456-f47bc2d6f199"

@@ -23,10 +23,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from lakehouse_core import names, versions
+from lakehouse_core import network as flows
 from lakehouse_core.catalog import DREMIO_DIST_PREFIX
 from lakehouse_core.stack_config import DremioConfig, DremioMemory
 from lakehouse_infra import k8s as kube
 from lakehouse_infra.credentials import Credential
+from lakehouse_infra.network import Network
 
 COMPONENT = "query-engine"
 NAMESPACE = names.DREMIO_NAMESPACE
@@ -48,6 +50,12 @@ def dremio_conf(bucket: str, zookeeper: str) -> str:
     )
 
 
+DATA_DIR = "/opt/dremio/data"
+# Heap dumps and GC logs go where DREMIO_LOG_DIR says (the log itself goes to the console):
+# on the data volume, so the root filesystem stays read-only and a dump cannot fill /tmp.
+LOG_DIR = f"{DATA_DIR}/log"
+
+
 def core_site(endpoint_host: str, access_key: str, secret_key: str) -> str:
     properties = {
         "fs.dremioS3.impl": "com.dremio.plugins.s3.store.S3FileSystem",
@@ -59,6 +67,8 @@ def core_site(endpoint_host: str, access_key: str, secret_key: str) -> str:
         "fs.s3a.path.style.access": "true",
         "fs.s3a.connection.ssl.enabled": "false",
         "dremio.s3.compat": "true",
+        # S3A buffers uploads on disk (forced for sources): on the data volume, not in /tmp.
+        "fs.s3a.buffer.dir": f"{DATA_DIR}/s3a",
     }
     body = "".join(
         f"  <property><name>{escape(k)}</name><value>{escape(v)}</value></property>\n"
@@ -119,6 +129,7 @@ class Dremio(pulumi.ComponentResource):
         store_endpoint_host: str,
         store_ready: pulumi.Resource,
         s3: Credential,
+        network: Network,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:query:Dremio", name, None, opts)
@@ -127,6 +138,8 @@ class Dremio(pulumi.ComponentResource):
         self.zookeeper_host = zookeeper_host
         self.client_url = names.dremio_client_url()
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        for role in (flows.DREMIO_COORDINATOR, flows.DREMIO_EXECUTOR):
+            network.allow(role, COMPONENT, in_ns)
 
         site = s3.password.apply(lambda secret: core_site(store_endpoint_host, s3.user, secret))
         self.core_site_secret = k8s.core.v1.Secret(
@@ -240,6 +253,7 @@ class Dremio(pulumi.ComponentResource):
                         "annotations": {"lakehouse.dev/config-hash": self.config_digest},
                     },
                     "spec": {
+                        "automountServiceAccountToken": False,  # it never calls the API
                         "securityContext": kube.pod_security(names.DREMIO_UID),
                         "terminationGracePeriodSeconds": 120,
                         **({"affinity": self._affinity()} if cfg.anti_affinity else {}),
@@ -300,7 +314,7 @@ class Dremio(pulumi.ComponentResource):
 
     def _volume_mounts(self) -> list[dict[str, Any]]:
         return [
-            {"name": "data", "mountPath": "/opt/dremio/data"},
+            {"name": "data", "mountPath": DATA_DIR},
             {
                 "name": "conf",
                 "mountPath": "/opt/dremio/conf/dremio.conf",
@@ -343,7 +357,12 @@ class Dremio(pulumi.ComponentResource):
                     "imagePullPolicy": "IfNotPresent",
                     "command": ["/opt/dremio/bin/dremio-admin"],
                     "args": ["upgrade"],
-                    "env": self._env(nodes),
+                    # dremio-admin reads the client's variables, not the server's.
+                    "env": [
+                        *self._env(nodes),
+                        kube.env("DREMIO_JAVA_CLIENT_EXTRA_OPTS", self._opts(nodes)),
+                        kube.env("DREMIO_JAVA_EXTRA_OPTS", self._opts(nodes)),
+                    ],
                     "resources": {
                         "requests": {"cpu": nodes.cpu, "memory": f"{nodes.container_mib}Mi"},
                         "limits": {
@@ -351,21 +370,22 @@ class Dremio(pulumi.ComponentResource):
                             "memory": f"{nodes.container_mib}Mi",
                         },
                     },
-                    "securityContext": kube.container_security(read_only_root=False),
+                    "securityContext": kube.container_security(read_only_root=True),
                     "volumeMounts": self._volume_mounts(),
                 }
             )
         return containers
 
+    def _opts(self, nodes: NodeSet) -> str:
+        return server_opts(self.zookeeper, coordinator=nodes.coordinator, cpus=_cpus(nodes.cpu))
+
     def _env(self, nodes: NodeSet) -> list[dict[str, Any]]:
         return [
             kube.env("DREMIO_MAX_HEAP_MEMORY_SIZE_MB", str(nodes.memory.heap_mib)),
             kube.env("DREMIO_MAX_DIRECT_MEMORY_SIZE_MB", str(nodes.memory.direct_mib)),
-            kube.env(
-                "DREMIO_JAVA_SERVER_EXTRA_OPTS",
-                server_opts(self.zookeeper, coordinator=nodes.coordinator, cpus=_cpus(nodes.cpu)),
-            ),
+            kube.env("DREMIO_JAVA_SERVER_EXTRA_OPTS", self._opts(nodes)),
             kube.env("DREMIO_LOG_TO_CONSOLE", "1"),
+            kube.env("DREMIO_LOG_DIR", LOG_DIR),
         ]
 
     def _container(self, nodes: NodeSet) -> dict[str, Any]:
@@ -402,8 +422,9 @@ class Dremio(pulumi.ComponentResource):
                 "requests": {"cpu": nodes.cpu, "memory": f"{nodes.container_mib}Mi"},
                 "limits": {"cpu": self.cfg.cpu_limit, "memory": f"{nodes.container_mib}Mi"},
             },
-            # Dremio writes below /opt/dremio at runtime: its root filesystem stays writable.
-            "securityContext": kube.container_security(read_only_root=False),
+            # Read-only: Dremio writes only to its data volume (store, logs, heap dumps, S3A
+            # buffers) and /tmp (an emptyDir).
+            "securityContext": kube.container_security(read_only_root=True),
             **probes,
             "volumeMounts": self._volume_mounts(),
         }

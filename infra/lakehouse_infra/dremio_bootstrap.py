@@ -18,9 +18,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from lakehouse_core import names
+from lakehouse_core import network as flows
 from lakehouse_core.catalog import DREMIO_SOURCE_NAME
 from lakehouse_infra import k8s as kube
 from lakehouse_infra.credentials import Credential
+from lakehouse_infra.network import Network
 
 COMPONENT = "query-engine"
 NAMESPACE = names.DREMIO_NAMESPACE
@@ -42,10 +44,12 @@ class DremioBootstrap(pulumi.ComponentResource):
         namespace: pulumi.Resource,
         image: str,
         image_pull_policy: str,
+        network: Network,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:query:DremioBootstrap", name, None, opts)
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        network.allow(flows.DREMIO_BOOTSTRAP, COMPONENT, in_ns)
         job = names.DREMIO_BOOTSTRAP_JOB
         self.admin_secret = k8s.core.v1.Secret(
             names.DREMIO_ADMIN_SECRET,

@@ -15,10 +15,12 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from lakehouse_core import network as flows
 from lakehouse_core import versions
 from lakehouse_core.stack_config import IngressConfig
 from lakehouse_infra import helm
 from lakehouse_infra import k8s as kube
+from lakehouse_infra.network import Network
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class IngressController(pulumi.ComponentResource):
         cfg: IngressConfig,
         environment: str,
         charts_dir: str | None,
+        network: Network,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:ingress:IngressController", name, None, opts)
@@ -54,6 +57,9 @@ class IngressController(pulumi.ComponentResource):
         self.namespace = kube.namespace(
             cfg.namespace, "ingress", enforce, pulumi.ResourceOptions(parent=self)
         )
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        network.default_deny(flows.INGRESS, "ingress", in_ns)
+        network.allow(flows.TRAEFIK, "ingress", in_ns)
         self.release = helm.release(
             name,
             versions.TRAEFIK_CHART,

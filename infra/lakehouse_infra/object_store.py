@@ -19,10 +19,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from lakehouse_core import names
+from lakehouse_core import network as flows
 from lakehouse_core.stack_config import ObjectStoreConfig, erasure_set_size, parity
 from lakehouse_infra import k8s as kube
 from lakehouse_infra.credentials import Credential
 from lakehouse_infra.minio_provisioning import provision_files
+from lakehouse_infra.network import Network
 
 COMPONENT = "object-store"
 NAMESPACE = names.STORAGE_NAMESPACE
@@ -67,6 +69,7 @@ class ObjectStore(pulumi.ComponentResource):
         bucket: str,
         credentials: StoreCredentials,
         console_url: str,
+        network: Network,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:storage:ObjectStore", name, None, opts)
@@ -82,6 +85,9 @@ class ObjectStore(pulumi.ComponentResource):
             NAMESPACE, COMPONENT, "restricted", pulumi.ResourceOptions(parent=self)
         )
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        network.default_deny(flows.STORAGE, COMPONENT, in_ns)
+        for role in (flows.MINIO, flows.MINIO_PROVISION):
+            network.allow(role, COMPONENT, in_ns)
 
         self.root_secret = k8s.core.v1.Secret(
             names.MINIO_ROOT_SECRET,
@@ -231,6 +237,7 @@ class ObjectStore(pulumi.ComponentResource):
                         "annotations": {"lakehouse.dev/root-credentials": root_digest},
                     },
                     "spec": {
+                        "automountServiceAccountToken": False,  # it never calls the API
                         "securityContext": kube.pod_security(names.MINIO_UID),
                         "topologySpreadConstraints": spread,
                         "terminationGracePeriodSeconds": 60,
@@ -282,6 +289,7 @@ class ObjectStore(pulumi.ComponentResource):
                         },
                     },
                     "spec": {
+                        "automountServiceAccountToken": False,  # it never calls the API
                         "restartPolicy": "OnFailure",
                         "securityContext": kube.pod_security(names.MINIO_UID),
                         "containers": [

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from lakehouse_core import names
+from lakehouse_core import network as flows
 from lakehouse_core.images import dremio_bootstrap_image_ref, job_image_ref
 from lakehouse_core.spark_applications import job_settings
 from lakehouse_core.stack_config import StackConfig, parse_config
@@ -23,6 +24,7 @@ from lakehouse_infra.credentials import LakeCredentials
 from lakehouse_infra.dremio import Dremio
 from lakehouse_infra.dremio_bootstrap import DremioBootstrap
 from lakehouse_infra.ingress import IngressController, Route
+from lakehouse_infra.network import Network
 from lakehouse_infra.object_store import ObjectStore, StoreCredentials
 from lakehouse_infra.pipeline import Pipeline
 from lakehouse_infra.spark_platform import SparkPlatform
@@ -39,12 +41,14 @@ def deploy(cfg: StackConfig | None = None) -> None:
     job_image = cfg.images.resolve(cfg.images.job, job_image_ref())
     bootstrap_image = cfg.images.resolve(cfg.images.dremio_bootstrap, dremio_bootstrap_image_ref())
     hosts = cfg.ingress.hosts
+    network = Network.of(cfg)
 
     ingress = IngressController(
         "ingress",
         cfg=cfg.ingress,
         environment=cfg.environment,
         charts_dir=cfg.charts_dir,
+        network=network,
         opts=opts,
     )
     store = ObjectStore(
@@ -53,6 +57,7 @@ def deploy(cfg: StackConfig | None = None) -> None:
         bucket=cfg.bucket,
         credentials=StoreCredentials(credentials.minio_root, credentials.spark, credentials.dremio),
         console_url=ingress.url(hosts.console),
+        network=network,
         opts=opts,
     )
     spark = SparkPlatform(
@@ -61,12 +66,20 @@ def deploy(cfg: StackConfig | None = None) -> None:
         environment=cfg.environment,
         charts_dir=cfg.charts_dir,
         s3=credentials.spark,
+        network=network,
         opts=opts,
     )
     query_namespace = kube.namespace(
         names.DREMIO_NAMESPACE, "query-engine", "restricted", opts or pulumi.ResourceOptions()
     )
-    zookeeper = ZooKeeper("zookeeper", cfg=cfg.zookeeper, namespace=query_namespace, opts=opts)
+    network.default_deny(
+        flows.QUERY,
+        "query-engine",
+        pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[query_namespace])),
+    )
+    zookeeper = ZooKeeper(
+        "zookeeper", cfg=cfg.zookeeper, namespace=query_namespace, network=network, opts=opts
+    )
     dremio = Dremio(
         "dremio",
         cfg=cfg.dremio,
@@ -78,6 +91,7 @@ def deploy(cfg: StackConfig | None = None) -> None:
         store_endpoint_host=store.endpoint_host,
         store_ready=store.ready,
         s3=credentials.dremio,
+        network=network,
         opts=opts,
     )
     DremioBootstrap(
@@ -92,6 +106,7 @@ def deploy(cfg: StackConfig | None = None) -> None:
         namespace=query_namespace,
         image=bootstrap_image,
         image_pull_policy=cfg.images.pull_policy,
+        network=network,
         opts=opts,
     )
     Pipeline(

@@ -12,10 +12,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from lakehouse_core import names, versions
+from lakehouse_core import network as flows
 from lakehouse_core.stack_config import SparkConfig
 from lakehouse_infra import helm
 from lakehouse_infra import k8s as kube
 from lakehouse_infra.credentials import Credential
+from lakehouse_infra.network import Network
 
 COMPONENT = "spark"
 
@@ -31,6 +33,7 @@ class SparkPlatform(pulumi.ComponentResource):
         environment: str,
         charts_dir: str | None,
         s3: Credential,
+        network: Network,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:spark:SparkPlatform", name, None, opts)
@@ -46,6 +49,13 @@ class SparkPlatform(pulumi.ComponentResource):
             cfg.operator_namespace, COMPONENT, "baseline", child
         )
         self.jobs_namespace = kube.namespace(cfg.jobs_namespace, "spark-jobs", "baseline", child)
+        in_operator = pulumi.ResourceOptions(parent=self, depends_on=[self.operator_namespace])
+        in_jobs = pulumi.ResourceOptions(parent=self, depends_on=[self.jobs_namespace])
+        network.default_deny(flows.OPERATOR, COMPONENT, in_operator)
+        network.allow(flows.SPARK_OPERATOR, COMPONENT, in_operator)
+        network.default_deny(flows.JOBS, "spark-jobs", in_jobs)
+        for role in (flows.SPARK_DRIVER, flows.SPARK_EXECUTOR):
+            network.allow(role, "spark-jobs", in_jobs)
         keys: dict[str, pulumi.Input[str]] = {
             names.ACCESS_KEY_ENV: s3.user,
             names.SECRET_KEY_ENV: s3.password,
@@ -80,6 +90,18 @@ class SparkPlatform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[self.operator_namespace, self.jobs_namespace]
             ),
+        )
+        # Executors run as an account of their own: no API token, no role (the driver's may
+        # create and delete pods; an executor needs nothing of the API).
+        self.executor_account = k8s.core.v1.ServiceAccount(
+            "spark-executor",
+            metadata=kube.metadata(
+                names.SPARK_EXECUTOR_SERVICE_ACCOUNT,
+                cfg.jobs_namespace,
+                kube.labels(names.SPARK_EXECUTOR_SERVICE_ACCOUNT, "spark-jobs"),
+            ),
+            automount_service_account_token=False,
+            opts=in_jobs,
         )
         # A driver started without the CLI (kubectl, the schedule) holds the pipeline's Lease
         # itself: one writer of the lake at a time. The Lease is the only object it may touch.
@@ -127,6 +149,7 @@ class SparkPlatform(pulumi.ComponentResource):
             self.secret,
             self.lease_role,
             self.lease_binding,
+            self.executor_account,
         ]
         self.register_outputs(
             {

@@ -19,8 +19,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from lakehouse_core import names
+from lakehouse_core import network as flows
 from lakehouse_core.stack_config import ZookeeperConfig
 from lakehouse_infra import k8s as kube
+from lakehouse_infra.network import Network
 
 COMPONENT = "coordination"
 NAMESPACE = names.DREMIO_NAMESPACE
@@ -68,6 +70,7 @@ class ZooKeeper(pulumi.ComponentResource):
         *,
         cfg: ZookeeperConfig,
         namespace: pulumi.Resource,
+        network: Network,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:query:ZooKeeper", name, None, opts)
@@ -75,6 +78,7 @@ class ZooKeeper(pulumi.ComponentResource):
         self.connect = names.zookeeper_connect(cfg.replicas)
         self.client_host = names.service_dns(names.ZOOKEEPER, NAMESPACE)
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        network.allow(flows.ZOOKEEPER, COMPONENT, in_ns)
         labels = kube.labels("zookeeper", COMPONENT, cfg.image.rsplit(":", 1)[-1])
         select = kube.selector("zookeeper", COMPONENT)
         ports = {"client": CLIENT_PORT, "server": 2888, "election": 3888}
@@ -169,6 +173,7 @@ class ZooKeeper(pulumi.ComponentResource):
                     "annotations": {"lakehouse.dev/config-hash": kube.content_hash(LOGBACK_XML)},
                 },
                 "spec": {
+                    "automountServiceAccountToken": False,  # it never calls the API
                     "securityContext": kube.pod_security(names.ZOOKEEPER_UID),
                     **({"affinity": affinity} if cfg.anti_affinity else {}),
                     "containers": [container],

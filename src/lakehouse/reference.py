@@ -135,10 +135,26 @@ def configuration_page() -> str:
     return "\n".join([HEADER.format(project=PROJECT), *top, *sections, *secrets])
 
 
+SECURITY_PAGE = REPO_ROOT / "docs" / "security.md"
+FLOWS_START, FLOWS_END = "<!-- flows:start (make docs) -->", "<!-- flows:end -->"
+
+
+def with_flow_table(page: str) -> str:
+    """The security page with its flow table written from lakehouse_core.network."""
+    from lakehouse_core.network import flow_table
+
+    head, start, rest = page.partition(FLOWS_START)
+    _, end, tail = rest.partition(FLOWS_END)
+    assert start and end, f"docs/security.md lacks the {FLOWS_START} ... {FLOWS_END} markers"
+    return f"{head}{FLOWS_START}\n{flow_table()}\n{FLOWS_END}{tail}"
+
+
 def write_pages(root: Path = REPO_ROOT) -> list[Path]:
     path = root / "docs" / "configuration.md"
     path.write_text(configuration_page())
-    return [path]
+    security = root / "docs" / "security.md"
+    security.write_text(with_flow_table(security.read_text()))
+    return [path, security]
 
 
 if __name__ == "__main__":  # `make docs`

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse_core import names, versions
+from lakehouse_core import network as flows
 
 from .conftest import Bed
 
@@ -32,7 +33,10 @@ class McResult:
 
 def mc(the: Bed, steps: dict[str, str], user: str, secret: str, name: str) -> McResult:
     """Run `mc` steps in a pod of the cluster with the given credentials (from a Secret);
-    each step's exit status is recorded under its label."""
+    each step's exit status is recorded under its label.
+
+    The pod runs in the storage namespace with the provisioning Job's role labels: the
+    NetworkPolicies let exactly that role reach MinIO (and DNS) there."""
     script = " ; ".join(
         f'{{ {command} ; }} ; echo "STATUS {label} $?"' for label, command in steps.items()
     )
@@ -48,7 +52,11 @@ def mc(the: Bed, steps: dict[str, str], user: str, secret: str, name: str) -> Mc
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "namespace": STORAGE, "labels": {"lakehouse.dev/probe": "mc"}},
+        "metadata": {
+            "name": name,
+            "namespace": STORAGE,
+            "labels": {**flows.MINIO_PROVISION.selector, "lakehouse.dev/probe": "mc"},
+        },
         "spec": {
             "restartPolicy": "Never",
             "automountServiceAccountToken": False,
@@ -300,3 +308,64 @@ def gold_rows(the: Bed, table: str, out: Path) -> list[dict[str, Any]]:
         "--stack", "dev", "--output", str(out),
     )  # fmt: skip
     return list(pq.read_table(out).to_pylist())
+
+
+def connects(
+    the: Bed, namespace: str, labels: dict[str, str], host: str, port: int, name: str
+) -> bool:
+    """Whether a pod in ``namespace`` with ``labels`` opens a TCP connection to host:port
+    (an address, not a name: a pod without an allowed DNS flow resolves nothing)."""
+    from lakehouse_core.images import job_image_ref
+
+    code = (
+        "import socket, sys\n"
+        "try:\n"
+        "    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5).close()\n"
+        "except OSError as err:\n"
+        "    print('refused:', err); sys.exit(1)\n"
+        "print('connected')\n"
+    )
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {**labels, "lakehouse.dev/probe": "net"},
+        },
+        "spec": {
+            "restartPolicy": "Never",
+            "automountServiceAccountToken": False,
+            "securityContext": {"runAsNonRoot": True, "runAsUser": names.SPARK_UID,
+                                "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{
+                "name": "probe",
+                "image": job_image_ref(),
+                "imagePullPolicy": "IfNotPresent",
+                "command": ["python3", "-c", code, host, str(port)],
+                "securityContext": {"allowPrivilegeEscalation": False,
+                                    "capabilities": {"drop": ["ALL"]}},
+            }],
+        },
+    }  # fmt: skip
+    the.kubectl("-n", namespace, "delete", "pod", name, "--ignore-not-found")
+    manifest = the.lay.config / f"{namespace}-{name}.json"
+    manifest.write_text(json.dumps(pod))
+    the.kubectl("apply", "-f", str(manifest))
+    deadline, phase = time.monotonic() + 120, ""
+    while time.monotonic() < deadline and phase not in ("Succeeded", "Failed"):
+        time.sleep(2)
+        phase = the.kubectl("-n", namespace, "get", "pod", name, "-o", "jsonpath={.status.phase}")
+    out = the.kubectl("-n", namespace, "logs", name, check=False)
+    the.kubectl("-n", namespace, "delete", "pod", name, "--wait=false")
+    assert phase in ("Succeeded", "Failed"), f"probe {namespace}/{name} never ran: {phase}"
+    assert ("connected" in out) == (phase == "Succeeded"), out
+    return phase == "Succeeded"
+
+
+def service_ip(the: Bed, namespace: str, service: str) -> str:
+    return the.kubectl("-n", namespace, "get", "svc", service, "-o", "jsonpath={.spec.clusterIP}")
+
+
+def pod_ip(the: Bed, namespace: str, pod: str) -> str:
+    return the.kubectl("-n", namespace, "get", "pod", pod, "-o", "jsonpath={.status.podIP}")

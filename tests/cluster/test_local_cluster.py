@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from lakehouse_core import names, versions
+from lakehouse_core import network as flows
 from lakehouse_core.gold import GOLD_TABLES
 from lakehouse_core.stack_config import DremioConfig
 from tests.integration.oracle import assert_same_rows
@@ -25,13 +26,16 @@ from tests.integration.oracle import assert_same_rows
 from .conftest import Bed, password
 from .probes import (
     LeaseWatch,
+    connects,
     flight_handshake,
     gold_rows,
     http,
     lakehouse_objects,
     mc,
+    pod_ip,
     root_has,
     secret_hits,
+    service_ip,
 )
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(7200)]
@@ -375,6 +379,58 @@ def test_07b_a_second_writer_is_refused_while_another_run_holds_the_lease(
                         "--ignore-not-found")  # fmt: skip
         the_bed.kubectl("-n", JOBS, "delete", "lease", names.PIPELINE_LEASE)
     the_bed.timeline.mark("a second writer was refused: CLI and kubectl both (Lease held)")
+
+
+def test_07c_only_the_declared_flows_pass(the_bed: Bed) -> None:
+    """The NetworkPolicies, enforced by a real engine (kube-router's firewall), from real
+    pods: forbidden flows are refused, the same probe passes where a flow is declared, and
+    passes where it is forbidden once the policies are taken away."""
+    zk = service_ip(the_bed, DREMIO_NS, names.ZOOKEEPER)
+    minio = service_ip(the_bed, STORAGE, names.MINIO)
+    dremio_web = service_ip(the_bed, DREMIO_NS, names.DREMIO_CLIENT_SERVICE)
+    fabric = pod_ip(the_bed, DREMIO_NS, f"{names.DREMIO_EXECUTOR}-0")
+    ingress_ns = "lakehouse-ingress"
+    the_bed.kubectl("create", "namespace", "lakehouse-probe-outsider")
+    outsider = "lakehouse-probe-outsider"
+    refused = {
+        "jobs pod -> ZooKeeper": (JOBS, {}, zk, names.ZOOKEEPER_CLIENT_PORT),
+        "Spark driver -> ZooKeeper": (JOBS, {"spark-role": "driver"}, zk, 2181),
+        "jobs pod -> Dremio fabric": (JOBS, {}, fabric, names.DREMIO_FABRIC_PORT),
+        "ingress namespace -> ZooKeeper": (ingress_ns, {}, zk, 2181),
+        "Traefik -> ZooKeeper": (ingress_ns, flows.TRAEFIK.selector, zk, 2181),
+        "new namespace -> MinIO": (outsider, {}, minio, names.MINIO_API_PORT),
+        "new namespace -> Dremio": (outsider, {}, dremio_web, names.DREMIO_WEB_PORT),
+    }
+    allowed = {
+        "Dremio executor -> ZooKeeper": (DREMIO_NS, flows.DREMIO_EXECUTOR.selector, zk, 2181),
+        "Spark driver -> MinIO": (JOBS, {"spark-role": "driver"}, minio, 9000),
+        "Dremio coordinator -> executor fabric": (
+            DREMIO_NS, flows.DREMIO_COORDINATOR.selector, fabric, names.DREMIO_FABRIC_PORT,
+        ),
+        "Traefik -> Dremio": (ingress_ns, flows.TRAEFIK.selector, dremio_web, 9047),
+    }  # fmt: skip
+    seen = {}
+    for i, (what, (ns, labels, host, port)) in enumerate({**refused, **allowed}.items()):
+        seen[what] = connects(the_bed, ns, labels, host, port, f"probe-{i}")
+    assert {w: seen[w] for w in refused} == dict.fromkeys(refused, False), seen
+    assert {w: seen[w] for w in allowed} == dict.fromkeys(allowed, True), seen
+    # Without the storage namespace's policies the outsider's probe gets through: the probe
+    # can fail, and it was the policies that refused it.
+    saved = the_bed.kubectl_json("-n", STORAGE, "get", "networkpolicies")
+    the_bed.kubectl("-n", STORAGE, "delete", "networkpolicies", "--all")
+    try:
+        opened = connects(the_bed, outsider, {}, minio, names.MINIO_API_PORT, "probe-open")
+    finally:
+        for policy in saved["items"]:
+            meta = policy["metadata"]
+            policy["metadata"] = {k: meta[k] for k in ("name", "namespace", "labels")}
+            manifest = the_bed.lay.config / f"policy-{meta['name']}.json"
+            manifest.write_text(json.dumps(policy))
+            the_bed.kubectl("apply", "-f", str(manifest))
+        the_bed.kubectl("delete", "namespace", outsider, "--wait=false")
+    assert opened, "with no policy in its way the probe still failed: it proves nothing"
+    the_bed.facts["network_probes"] = {**seen, "new namespace -> MinIO, policies removed": opened}
+    the_bed.timeline.mark("NetworkPolicies: 7 forbidden flows refused, 4 declared ones pass")
 
 
 def bed_run(the: Bed, *args: str) -> Any:

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import re
 
-from lakehouse.reference import CONFIGURATION_PAGE, configuration_page
+from lakehouse.reference import (
+    CONFIGURATION_PAGE,
+    SECURITY_PAGE,
+    configuration_page,
+    with_flow_table,
+)
 from lakehouse_core.paths import REPO_ROOT
 
 CODE_ROOTS = ("core", "spark-apps", "infra", "dremio-client", "src", "testbed", "scripts")
@@ -19,6 +24,11 @@ def test_the_configuration_page_is_generated_from_the_settings() -> None:
     assert CONFIGURATION_PAGE.read_text() == configuration_page(), (
         "docs/configuration.md differs from the settings models: run `make docs`"
     )
+
+
+def test_the_security_page_prints_the_flows_the_policies_are_made_of() -> None:
+    page = SECURITY_PAGE.read_text()
+    assert page == with_flow_table(page), "docs/security.md's flow table is stale: `make docs`"
 
 
 def test_every_docs_path_the_code_names_exists() -> None:

@@ -268,5 +268,44 @@ def local_path(lay: Layout) -> list[dict[str, Any]]:
     ]
 
 
+def kube_router() -> list[dict[str, Any]]:
+    """What kube-router's firewall reads (and the events it writes), for its own identity."""
+    rules = [
+        {"apiGroups": [""], "resources": ["namespaces", "pods", "services", "nodes", "endpoints"],
+         "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"],
+         "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"],
+         "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["", "events.k8s.io"], "resources": ["events"],
+         "verbs": ["create", "patch", "update"]},
+    ]  # fmt: skip
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "lakehouse-bed:kube-router", "labels": _labels("kube-router")},
+            "rules": rules,
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "lakehouse-bed:kube-router", "labels": _labels("kube-router")},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "lakehouse-bed:kube-router",
+            },
+            "subjects": [
+                {
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "User",
+                    "name": "system:kube-router",
+                }
+            ],
+        },
+    ]
+
+
 def manifest(lay: Layout) -> str:
-    return yaml.safe_dump_all([*coredns(), *local_path(lay)], sort_keys=False)
+    return yaml.safe_dump_all([*coredns(), *local_path(lay), *kube_router()], sort_keys=False)

@@ -207,6 +207,7 @@ def create(log: Log = print, lay: Layout | None = None) -> Layout:
     addon_file.write_text(addons.manifest(lay))
     _wait(lambda: _node_ready(lay), "the node to be Ready", 120)
     kubectl("apply", "-f", str(addon_file), lay=lay)
+    the_node.start_after_addons()
     kubectl(
         "-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=180s", lay=lay
     )

@@ -25,6 +25,7 @@ COMPONENTS = {
     "scheduler": ("system:kube-scheduler", None),
     "kubelet": (f"system:node:{L.NODE_NAME}", "system:nodes"),
     "kube-proxy": ("system:kube-proxy", None),
+    "kube-router": ("system:kube-router", None),  # the NetworkPolicy engine (addons' RBAC)
     # The API server's identity towards kubelets (logs, exec, port-forward).
     "apiserver-kubelet-client": ("kube-apiserver-kubelet-client", "system:masters"),
 }
@@ -217,6 +218,13 @@ def write_all(lay: Layout, ingress_hosts: list[str]) -> None:
     (lay.config / "kube-proxy.yaml").write_text(kube_proxy_config(lay))
     lay.resolv_conf.write_text(f"nameserver {L.UNREACHABLE_NAMESERVER}\noptions timeout:1\n")
     lay.hosts_file.write_text(hosts_file(ingress_hosts))
-    for name in ("admin", "controller-manager", "scheduler", "kubelet", "kube-proxy"):
+    for name in (
+        "admin",
+        "controller-manager",
+        "scheduler",
+        "kubelet",
+        "kube-proxy",
+        "kube-router",
+    ):
         lay.kubeconfig(name).write_text(kubeconfig(lay, name))
         lay.kubeconfig(name).chmod(0o600)

@@ -28,7 +28,18 @@ from lakehouse_bed.pki import ClusterPki, Identity
 from lakehouse_core.errors import LakehouseError
 
 Log = Callable[[str], None]
-DEBIAN_PACKAGES = ("containerd", "runc", "containernetworking-plugins", "iptables", "conntrack")
+DEBIAN_PACKAGES = (
+    "containerd",
+    "runc",
+    "containernetworking-plugins",
+    "iptables",
+    "conntrack",
+    "ipset",  # kube-router's NetworkPolicy engine keeps its peer sets in ipsets
+)
+
+
+# Started once the addons (their RBAC) are applied.
+STARTED_AFTER_ADDONS = ("kube-router",)
 
 
 class NodeError(LakehouseError):
@@ -150,6 +161,27 @@ class Node:
                 "kube-proxy",
                 [k8s_binary("kube-proxy"), f"--config={cfg / 'kube-proxy.yaml'}"],
             ),
+            # The NetworkPolicy engine: only kube-router's firewall (no routing, no service
+            # proxy, no CNI of its own), so the stacks' policies are enforced here as kind's
+            # kindnet enforces them on a user's laptop.
+            daemon(
+                "kube-router",
+                [
+                    str(gobuild.binary(programs.KUBE_ROUTER, "kube-router")),
+                    f"--kubeconfig={lay.kubeconfig('kube-router')}",
+                    f"--hostname-override={L.NODE_NAME}",
+                    "--run-firewall=true",
+                    "--run-router=false",
+                    "--run-service-proxy=false",
+                    "--run-loadbalancer=false",
+                    "--enable-cni=false",
+                    "--enable-ipv6=false",
+                    f"--service-cluster-ip-range={L.SERVICE_CIDR}",
+                    "--health-port=0",
+                    "--metrics-port=0",
+                    "--iptables-sync-period=1m",
+                ],
+            ),
         ]
 
     def daemon(self, name: str) -> Daemon:
@@ -175,11 +207,23 @@ class Node:
             "containerd": self.lay.containerd_socket.exists,
         }
         for daemon in self.daemons():
+            if daemon.name in STARTED_AFTER_ADDONS:
+                continue
             daemon.start()
             check = waits.get(daemon.name)
             if check is not None:
                 self._wait(daemon, check)
             self.log(f"{daemon.name}: running ({time.monotonic() - started:.0f}s)")
+
+    def start_after_addons(self) -> None:
+        """The daemons that need the addons' RBAC first (kube-router reads as its own user)."""
+        for name in STARTED_AFTER_ADDONS:
+            daemon = self.daemon(name)
+            daemon.start()
+            time.sleep(2)
+            if not daemon.running():
+                raise NodeError(f"{name} stopped while starting:\n{daemon.log_tail()}")
+            self.log(f"{name}: running")
 
     def _wait(self, daemon: Daemon, ready: Callable[[], bool], timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout

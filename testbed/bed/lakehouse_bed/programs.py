@@ -107,6 +107,13 @@ CRICTL = GoTarget(
     inherit_replaces=True,
 )
 
+KUBE_ROUTER = GoTarget(
+    name="kube-router",
+    module="github.com/cloudnativelabs/kube-router/v2",
+    version=versions.KUBE_ROUTER_VERSION,
+    binaries={"kube-router": "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router"},
+)
+
 MINIO_SERVER = GoTarget(
     name="minio-image",
     module=versions.MINIO_GO_MODULE,
@@ -219,7 +226,7 @@ PULUMI_KUBERNETES_PROVIDER = GoTarget(
 )
 
 # In the order a first `lakehouse-bed build` builds them: the node first.
-NODE_PROGRAMS = (KUBERNETES, ETCD, COREDNS, LOCAL_PATH_PROVISIONER, CRICTL)
+NODE_PROGRAMS = (KUBERNETES, ETCD, COREDNS, LOCAL_PATH_PROVISIONER, CRICTL, KUBE_ROUTER)
 IMAGE_PROGRAMS = (MINIO_SERVER, MC, SPARK_OPERATOR, TRAEFIK)
 DEPLOY_PROGRAMS = (PULUMI_CLI, PULUMI_KUBERNETES_PROVIDER)
 ALL_PROGRAMS = NODE_PROGRAMS + IMAGE_PROGRAMS + DEPLOY_PROGRAMS
