@@ -58,6 +58,35 @@ def server_args(replicas: int, drives: int) -> list[str]:
     ]
 
 
+def spread_constraints(cfg: ObjectStoreConfig, select: dict[str, str]) -> list[dict[str, Any]]:
+    """One MinIO pod per node when the stack spreads them (prod), so losing a node never
+    takes more drives of an erasure set than its parity allows for writes.
+
+    ``minDomains`` equal to the replicas makes the scheduler count the missing nodes as
+    empty domains: with fewer nodes than pods the surplus pods stay Pending (a visible,
+    safe state) instead of doubling up on a node, where one node's loss would cost the
+    write quorum (three nodes, eight drives at EC:4: two pods, four drives, on one node).
+    """
+    if not cfg.spread_across_nodes:
+        return [
+            {
+                "maxSkew": 1,
+                "topologyKey": "kubernetes.io/hostname",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": select},
+            }
+        ]
+    return [
+        {
+            "maxSkew": 1,
+            "minDomains": cfg.replicas,
+            "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "DoNotSchedule",
+            "labelSelector": {"matchLabels": select},
+        }
+    ]
+
+
 class ObjectStore(pulumi.ComponentResource):
     """MinIO and its provisioning. ``endpoint`` and ``ready`` are what its consumers need."""
 
@@ -191,16 +220,7 @@ class ObjectStore(pulumi.ComponentResource):
         if cfg.allow_root_drives:
             env.append(kube.env("MINIO_CI_CD", "1"))
         drives = [f"data{i}" for i in range(cfg.drives_per_pod)]
-        spread = [
-            {
-                "maxSkew": 1,
-                "topologyKey": "kubernetes.io/hostname",
-                "whenUnsatisfiable": "DoNotSchedule"
-                if cfg.spread_across_nodes
-                else "ScheduleAnyway",
-                "labelSelector": {"matchLabels": select},
-            }
-        ]
+        spread = spread_constraints(cfg, select)
         container = {
             "name": "minio",
             "image": cfg.image,

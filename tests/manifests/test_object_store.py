@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
 import pytest
 
 from lakehouse.render import Rendering, render_stack
+from lakehouse_core.stack_config import ObjectStoreConfig, erasure_set_size, parity
 from lakehouse_infra.minio_provisioning import dremio_policy, spark_policy
+from lakehouse_infra.object_store import spread_constraints
 
 NS = "lakehouse-storage"
 
@@ -39,8 +42,45 @@ def test_prod_runs_two_drives_per_pod_spread_over_nodes(prod: Rendering) -> None
         c["spec"]["storageClassName"] == "standard" for c in sts["spec"]["volumeClaimTemplates"]
     )
     assert spec["topologySpreadConstraints"][0]["whenUnsatisfiable"] == "DoNotSchedule"
+    assert spec["topologySpreadConstraints"][0]["minDomains"] == 4
     assert "MINIO_CI_CD" not in {e["name"] for e in spec["containers"][0]["env"]}
     assert sts["metadata"]["annotations"]["lakehouse.dev/erasure-set-size"] == "8"
+
+
+def worst_node_loss(replicas: int, drives: int, pods_per_node: int) -> tuple[int, int]:
+    """(drives of one erasure set a lost node takes, drives the set may lose and still
+    write). MinIO orders a distributed setup's drives host by host (hosts vary fastest)
+    and cuts sets from that order, so each set takes at most ceil(set / replicas) drives
+    from a pod; write quorum is the data drives, one more when data equals parity."""
+    size = erasure_set_size(replicas * drives)
+    assert size is not None
+    p = parity(size)
+    tolerated = p - 1 if size - p == p else p
+    return pods_per_node * math.ceil(size / replicas), tolerated
+
+
+SHAPES = [(r, d) for r in range(4, 17) for d in range(1, 9) if erasure_set_size(r * d)]
+
+
+@pytest.mark.parametrize(("replicas", "drives"), SHAPES)
+def test_every_allowed_shape_loses_no_write_quorum_with_a_node(replicas: int, drives: int) -> None:
+    cfg = ObjectStoreConfig(replicas=replicas, drives_per_pod=drives, spread_across_nodes=True)
+    [spread] = spread_constraints(cfg, {"app": "minio"})
+    # The constraint puts one pod per node: minDomains counts absent nodes as empty.
+    assert (spread["maxSkew"], spread["minDomains"], spread["whenUnsatisfiable"]) == (
+        1,
+        replicas,
+        "DoNotSchedule",
+    )
+    lost, tolerated = worst_node_loss(replicas, drives, pods_per_node=1)
+    assert lost <= tolerated, (replicas, drives, lost, tolerated)
+
+
+def test_without_min_domains_two_pods_on_a_node_could_lose_the_write_quorum() -> None:
+    """Why minDomains matters (the shape the prod stack ships: 4 pods x 2 drives, EC:4):
+    on three nodes a skew of 1 allows two pods on one node."""
+    lost, tolerated = worst_node_loss(4, 2, pods_per_node=2)
+    assert lost > tolerated
 
 
 def test_health_probes_and_disruption_budget(rendering: Rendering) -> None:
