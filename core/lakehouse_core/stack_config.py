@@ -386,6 +386,41 @@ class Hosts(Section):
         return v
 
 
+def _valid_cidrs(cidrs: list[str]) -> list[str]:
+    for cidr in cidrs:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"{cidr!r} is not a CIDR; write an address and a prefix length such as "
+                "10.0.0.0/8 or 192.168.1.20/32"
+            ) from None
+    return cidrs
+
+
+class Allowlists(Section):
+    """Source CIDRs allowed on each host (empty: anyone who reaches the ingress). A route
+    with a list gets a Traefik ipAllowList middleware; behind a cloud load balancer keep
+    the client address (externalTrafficPolicy: Local) or every client looks the same."""
+
+    console: list[str] = []
+    """MinIO's console (required in prod when the console has a route)."""
+    s3: list[str] = []
+    """MinIO's S3 API."""
+    dremio: list[str] = []
+    """Dremio's UI and REST API."""
+    flight: list[str] = []
+    """Arrow Flight."""
+
+    @field_validator("console", "s3", "dremio", "flight")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        return _valid_cidrs(v)
+
+    def any(self) -> bool:
+        return bool(self.console or self.s3 or self.dremio or self.flight)
+
+
 class IngressConfig(Section):
     """Traefik and the routes to the lakehouse's UIs and APIs."""
 
@@ -399,6 +434,11 @@ class IngressConfig(Section):
     """The host names (below)."""
     tls: TlsConfig = TlsConfig()
     """TLS (below)."""
+    console_route: bool | None = None
+    """Route MinIO's console (an object browser that accepts the root user); unset: on in
+    dev, off in prod. In prod it needs allowlists.console."""
+    allowlists: Allowlists = Allowlists()
+    """Who may use each host (below)."""
 
     @property
     def scheme(self) -> str:
@@ -457,18 +497,10 @@ class NetworkConfig(Section):
     @field_validator("api_server_cidrs", "ingress_client_cidrs")
     @classmethod
     def _cidrs(cls, v: list[str], info: ValidationInfo) -> list[str]:
-        key = f"network.{to_camel(str(info.field_name))}"
         if not v:
+            key = f"network.{to_camel(str(info.field_name))}"
             raise ValueError(f"{key} is empty: give at least one CIDR, e.g. 10.0.0.0/8")
-        for cidr in v:
-            try:
-                ipaddress.ip_network(cidr, strict=False)
-            except ValueError:
-                raise ValueError(
-                    f"{cidr!r} is not a CIDR; write an address and a prefix length such as "
-                    "10.0.0.0/8 or 192.168.1.20/32"
-                ) from None
-        return v
+        return _valid_cidrs(v)
 
 
 class StackConfig(Section):
@@ -516,7 +548,20 @@ class StackConfig(Section):
                 raise ValueError("objectStore.allowRootDrives is for kind only; remove it in prod")
             if not self.ingress.tls.enabled:
                 raise ValueError("ingress.tls.enabled must be true in prod: every host gets TLS")
+            if self.ingress.console_route and not self.ingress.allowlists.console:
+                raise ValueError(
+                    "ingress.consoleRoute is on in prod without ingress.allowlists.console: "
+                    "MinIO's console accepts the root user; list the CIDRs allowed to reach it "
+                    "(or leave consoleRoute unset: no route)"
+                )
         return self
+
+    @property
+    def console_exposed(self) -> bool:
+        """Whether MinIO's console gets a route: as set, else only in dev."""
+        if self.ingress.console_route is None:
+            return self.environment == "dev"
+        return self.ingress.console_route
 
 
 # Config keys in Pulumi.<stack>.yaml (without the "lakehouse:" prefix) -> StackConfig field.
@@ -623,15 +668,20 @@ def _explain(err: ValidationError, locate: Locate) -> str:
         if loc and isinstance(loc[0], str):
             loc[0] = fields.get(loc[0], loc[0])
         path = [to_camel(p) if isinstance(p, str) else p for p in loc]
-        where = ".".join(str(p) for p in path)
         message = str(e["msg"]).removeprefix("Value error, ")
+        named = KEY_IN_MESSAGE.match(message)
+        if named and (not path or named.group(1).split(".")[0] == path[0]):
+            # A rule of a section (or of the stack) names the key it is about: point there.
+            if not path:
+                path = [named.group(1).split(".")[0]]
+            file_line_path = list[str | int](named.group(1).split("."))
+        else:
+            file_line_path = list(path)
+        where = ".".join(str(p) for p in path)
         key = f"{NAMESPACE}:{where}" if where else NAMESPACE
         if e["type"] == "extra_forbidden":
             message = f"unknown key (check its spelling against {CONFIGURATION_PAGE})"
-        named = KEY_IN_MESSAGE.match(message)
-        if named and path and named.group(1).split(".")[0] == path[0]:
-            # A rule of the whole section names the key it is about: point at that key.
-            path = list[str | int](named.group(1).split("."))
+        path = file_line_path
         file_path: tuple[str | int, ...] = (
             (f"{NAMESPACE}:{path[0]}", *path[1:]) if path else (NAMESPACE,)
         )

@@ -5,6 +5,12 @@ charts-values/traefik/ (a base file plus one per stack). On kind it binds host p
 and 443 on the node labelled ``ingress-ready=true`` and publishes 127.0.0.1 as every
 Ingress's address (there is no load balancer to publish); in prod every host gets TLS.
 Each route is an Ingress owned by this component.
+
+Its permissions are the component's own, not the chart's: the chart's ClusterRole reads
+every Secret of the cluster (MinIO's root, Dremio's admin, the Spark keys). Traefik here
+reads IngressClasses cluster-wide and everything else (Ingresses, Services, endpoints,
+the TLS Secrets) only in the namespaces that hold routes; its Kubernetes CRD provider is
+on only when a route has an allowlist (a Middleware).
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ from lakehouse_infra import helm
 from lakehouse_infra import k8s as kube
 from lakehouse_infra.network import Network
 
+# The chart's service account (its fullname: the release's name); the component binds it.
+TRAEFIK_ACCOUNT = "traefik"
+
 
 @dataclass(frozen=True)
 class Route:
@@ -35,6 +44,7 @@ class Route:
     component: str
     depends_on: list[pulumi.Resource] = field(default_factory=list)
     annotations: dict[str, str] = field(default_factory=dict)
+    allowlist: tuple[str, ...] = ()  # source CIDRs; empty: anyone who reaches the ingress
 
 
 class IngressController(pulumi.ComponentResource):
@@ -48,10 +58,12 @@ class IngressController(pulumi.ComponentResource):
         environment: str,
         charts_dir: str | None,
         network: Network,
+        route_namespaces: list[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:ingress:IngressController", name, None, opts)
         self.cfg = cfg
+        self.middlewares = cfg.allowlists.any()
         # hostPort is outside the baseline Pod Security level, so only kind relaxes it.
         enforce = "privileged" if cfg.host_ports else "baseline"
         self.namespace = kube.namespace(
@@ -60,6 +72,7 @@ class IngressController(pulumi.ComponentResource):
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
         network.default_deny(flows.INGRESS, "ingress", in_ns)
         network.allow(flows.TRAEFIK, "ingress", in_ns)
+        rbac = self._rbac(cfg.namespace, route_namespaces, in_ns)
         self.release = helm.release(
             name,
             versions.TRAEFIK_CHART,
@@ -69,18 +82,135 @@ class IngressController(pulumi.ComponentResource):
             charts_dir=charts_dir,
             values={
                 "ingressClass": {"enabled": True, "isDefaultClass": True, "name": cfg.class_name},
+                "rbac": {"enabled": False},
+                "providers": {
+                    "kubernetesIngress": {"namespaces": route_namespaces},
+                    "kubernetesCRD": {
+                        "enabled": self.middlewares,
+                        "namespaces": route_namespaces,
+                    },
+                },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *rbac]),
         )
         self.register_outputs({"namespace": cfg.namespace, "className": cfg.class_name})
+
+    def _rbac(
+        self, namespace: str, route_namespaces: list[str], opts: pulumi.ResourceOptions
+    ) -> list[pulumi.Resource]:
+        """IngressClasses cluster-wide; the rest in the namespaces that hold routes."""
+        subject = {"kind": "ServiceAccount", "name": TRAEFIK_ACCOUNT, "namespace": namespace}
+        read = ["get", "list", "watch"]
+        made: list[pulumi.Resource] = []
+        cluster_name = f"{namespace}-traefik-ingressclasses"
+        made.append(
+            k8s.rbac.v1.ClusterRole(
+                cluster_name,
+                metadata={"name": cluster_name, "labels": kube.labels("traefik", "ingress")},
+                rules=[
+                    {
+                        "apiGroups": ["networking.k8s.io"],
+                        "resources": ["ingressclasses"],
+                        "verbs": read,
+                    }
+                ],
+                opts=opts,
+            )
+        )
+        made.append(
+            k8s.rbac.v1.ClusterRoleBinding(
+                cluster_name,
+                metadata={"name": cluster_name, "labels": kube.labels("traefik", "ingress")},
+                role_ref={
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "ClusterRole",
+                    "name": cluster_name,
+                },
+                subjects=[subject],
+                opts=opts,
+            )
+        )
+        rules: list[dict[str, Any]] = [
+            {"apiGroups": [""], "resources": ["services", "secrets"], "verbs": read},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": read},
+            {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": read},
+            {
+                "apiGroups": ["networking.k8s.io"],
+                "resources": ["ingresses/status"],
+                "verbs": ["update"],
+            },
+        ]
+        if self.middlewares:
+            rules.append(
+                {
+                    "apiGroups": ["traefik.io"],
+                    "resources": [
+                        "middlewares",
+                        "middlewaretcps",
+                        "ingressroutes",
+                        "ingressroutetcps",
+                        "ingressrouteudps",
+                        "tlsoptions",
+                        "tlsstores",
+                        "traefikservices",
+                        "serverstransports",
+                        "serverstransporttcps",
+                    ],
+                    "verbs": read,
+                }
+            )
+        for watched in route_namespaces:
+            role = f"{watched}-traefik"
+            labels = kube.labels("traefik", "ingress")
+            made.append(
+                k8s.rbac.v1.Role(
+                    role,
+                    metadata=kube.metadata("traefik", watched, labels),
+                    rules=rules,
+                    opts=opts,
+                )
+            )
+            made.append(
+                k8s.rbac.v1.RoleBinding(
+                    role,
+                    metadata=kube.metadata("traefik", watched, labels),
+                    role_ref={
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "Role",
+                        "name": "traefik",
+                    },
+                    subjects=[subject],
+                    opts=opts,
+                )
+            )
+        return made
 
     def url(self, host: str) -> str:
         return self.cfg.url(host)
 
     def route(self, route: Route) -> k8s.networking.v1.Ingress:
-        """An Ingress for one host, with TLS when the stack asks for it."""
+        """An Ingress for one host, with TLS when the stack asks for it, and its allowlist
+        (a Traefik ipAllowList middleware) when the stack gives one."""
         tls = self.cfg.tls
         annotations = dict(route.annotations)
+        depends_on = [self.release, *route.depends_on]
+        if route.allowlist:
+            middleware = k8s.apiextensions.CustomResource(
+                f"{route.name}-allowlist",
+                api_version="traefik.io/v1alpha1",
+                kind="Middleware",
+                metadata=kube.metadata(
+                    f"{route.name}-allowlist",
+                    route.namespace,
+                    kube.labels(route.name, route.component),
+                ),
+                spec={"ipAllowList": {"sourceRange": list(route.allowlist)}},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+            )
+            depends_on.append(middleware)
+            annotations["traefik.ingress.kubernetes.io/router.middlewares"] = (
+                f"{route.namespace}-{route.name}-allowlist@kubernetescrd"
+            )
         # Any: a plain dict in the Ingress API's shape (the typed Args would add nothing).
         spec: Any = {
             "ingressClassName": self.cfg.class_name,
@@ -119,5 +249,5 @@ class IngressController(pulumi.ComponentResource):
                 annotations=annotations,
             ),
             spec=spec,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release, *route.depends_on]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )

@@ -49,6 +49,7 @@ def deploy(cfg: StackConfig | None = None) -> None:
         environment=cfg.environment,
         charts_dir=cfg.charts_dir,
         network=network,
+        route_namespaces=[names.STORAGE_NAMESPACE, names.DREMIO_NAMESPACE],
         opts=opts,
     )
     store = ObjectStore(
@@ -94,7 +95,7 @@ def deploy(cfg: StackConfig | None = None) -> None:
         network=network,
         opts=opts,
     )
-    DremioBootstrap(
+    bootstrap = DremioBootstrap(
         "dremio-bootstrap",
         bucket=cfg.bucket,
         admin=credentials.dremio_admin,
@@ -116,7 +117,7 @@ def deploy(cfg: StackConfig | None = None) -> None:
         ready=[*spark.ready, store.ready],
         opts=opts,
     )
-    for route in _routes(cfg, store, dremio, query_namespace):
+    for route in _routes(cfg, store, dremio, bootstrap, query_namespace):
         ingress.route(route)
     _exports(cfg, ingress, credentials, job_image, spark.jobs_namespace_name)
 
@@ -137,20 +138,29 @@ def _provider_options(cfg: StackConfig) -> pulumi.ResourceOptions | None:
 
 
 def _routes(
-    cfg: StackConfig, store: ObjectStore, dremio: Dremio, query_namespace: pulumi.Resource
+    cfg: StackConfig,
+    store: ObjectStore,
+    dremio: Dremio,
+    bootstrap: DremioBootstrap,
+    query_namespace: pulumi.Resource,
 ) -> list[Route]:
-    hosts = cfg.ingress.hosts
+    """The hosts of the stack. Dremio's exist only once its admin does (the bootstrap Job
+    has completed): a reachable Dremio without a user would take anyone's first-user
+    signup. MinIO's console gets a route only where the stack exposes it."""
+    hosts, allow = cfg.ingress.hosts, cfg.ingress.allowlists
     storage = [store.namespace, store.api_service, store.console_service]
+    console = Route(
+        "minio-console",
+        names.STORAGE_NAMESPACE,
+        hosts.console,
+        names.MINIO_CONSOLE_SERVICE,
+        names.MINIO_CONSOLE_PORT,
+        "object-store",
+        storage,
+        allowlist=tuple(allow.console),
+    )
     return [
-        Route(
-            "minio-console",
-            names.STORAGE_NAMESPACE,
-            hosts.console,
-            names.MINIO_CONSOLE_SERVICE,
-            names.MINIO_CONSOLE_PORT,
-            "object-store",
-            storage,
-        ),
+        *([console] if cfg.console_exposed else []),
         Route(
             "minio-s3",
             names.STORAGE_NAMESPACE,
@@ -159,6 +169,7 @@ def _routes(
             names.MINIO_API_PORT,
             "object-store",
             storage,
+            allowlist=tuple(allow.s3),
         ),
         Route(
             "dremio",
@@ -167,7 +178,8 @@ def _routes(
             names.DREMIO_CLIENT_SERVICE,
             names.DREMIO_WEB_PORT,
             "query-engine",
-            [query_namespace, dremio.client_service],
+            [query_namespace, dremio.client_service, bootstrap.job],
+            allowlist=tuple(allow.dremio),
         ),
         Route(
             "dremio-flight",
@@ -176,7 +188,8 @@ def _routes(
             names.DREMIO_FLIGHT_SERVICE,
             names.DREMIO_FLIGHT_PORT,
             "query-engine",
-            [query_namespace, dremio.flight_service],
+            [query_namespace, dremio.flight_service, bootstrap.job],
+            allowlist=tuple(allow.flight),
         ),
     ]
 
@@ -191,7 +204,8 @@ def _exports(
     hosts = cfg.ingress.hosts
     pulumi.export("dremioUrl", ingress.url(hosts.dremio))
     pulumi.export("flightEndpoint", cfg.ingress.flight_endpoint())
-    pulumi.export("minioConsoleUrl", ingress.url(hosts.console))
+    if cfg.console_exposed:
+        pulumi.export("minioConsoleUrl", ingress.url(hosts.console))
     pulumi.export("s3Url", ingress.url(hosts.s3))
     pulumi.export("bucket", cfg.bucket)
     pulumi.export("jobImage", job_image)

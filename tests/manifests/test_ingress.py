@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
-from lakehouse.render import Rendering
+from lakehouse.render import Rendering, render_stack
 from lakehouse_core import versions
 from lakehouse_core.paths import REPO_ROOT
+from lakehouse_core.stack_config import ConfigError
 
 from .conftest import values_of
+
+# The prod stack file's ingress section, which an override replaces whole.
+PROD_INGRESS = yaml.safe_load((REPO_ROOT / "Pulumi.prod.yaml").read_text())["config"][
+    "lakehouse:ingress"
+]
 
 
 def test_traefik_release_is_pinned(rendering: Rendering) -> None:
@@ -38,7 +45,9 @@ def test_prod_uses_a_load_balancer_and_redirects_to_https(prod: Rendering) -> No
 def test_ingress_hosts_come_from_config_and_prod_has_tls_everywhere(rendering: Rendering) -> None:
     ingresses = rendering.of_kind("Ingress")
     hosts = [i["spec"]["rules"][0]["host"] for i in ingresses]
-    assert len(hosts) == len(set(hosts)) == 4
+    # MinIO's console (which accepts the root user) has a route in dev only.
+    assert len(hosts) == len(set(hosts)) == (4 if rendering.stack == "dev" else 3)
+    assert any(h.startswith("minio.") for h in hosts) == (rendering.stack == "dev")
     suffix = ".localhost" if rendering.stack == "dev" else ".example.com"
     assert all(h.endswith(suffix) for h in hosts)
     for ingress in ingresses:
@@ -64,3 +73,67 @@ def test_kind_cluster_config_matches_the_dev_stack() -> None:
     assert node["image"] == versions.KIND_NODE_IMAGE.ref
     stack = yaml.safe_load((REPO_ROOT / "Pulumi.dev.yaml").read_text())["config"]
     assert stack["lakehouse:kubeContext"] == f"kind-{kind['name']}"
+
+
+def test_prod_console_route_needs_an_allowlist_and_gets_one() -> None:
+    with pytest.raises(ConfigError, match="consoleRoute is on in prod without"):
+        render_stack("prod", overrides={"ingress": {**PROD_INGRESS, "consoleRoute": True}})
+    rendering = render_stack(
+        "prod",
+        overrides={
+            "ingress": {
+                **PROD_INGRESS,
+                "consoleRoute": True,
+                "allowlists": {"console": ["10.20.0.0/16"], "s3": ["10.0.0.0/8"]},
+            }
+        },
+    )
+    console = rendering.find("Ingress", "minio-console", "lakehouse-storage")
+    assert console["metadata"]["annotations"][
+        "traefik.ingress.kubernetes.io/router.middlewares"
+    ] == ("lakehouse-storage-minio-console-allowlist@kubernetescrd")
+    middleware = rendering.find("Middleware", "minio-console-allowlist", "lakehouse-storage")
+    assert middleware["spec"] == {"ipAllowList": {"sourceRange": ["10.20.0.0/16"]}}
+    s3 = rendering.find("Middleware", "minio-s3-allowlist", "lakehouse-storage")
+    assert s3["spec"]["ipAllowList"]["sourceRange"] == ["10.0.0.0/8"]
+    dremio = rendering.find("Ingress", "dremio", "lakehouse-dremio")
+    assert "traefik.ingress.kubernetes.io/router.middlewares" not in dremio["metadata"].get(
+        "annotations", {}
+    )
+    # The CRD provider (Middlewares) is on only now, in the routed namespaces only.
+    values = values_of(rendering.release("traefik"))
+    assert values["providers"]["kubernetesCRD"] == {
+        "enabled": True,
+        "namespaces": ["lakehouse-storage", "lakehouse-dremio"],
+    }
+
+
+def test_traefik_reads_secrets_only_where_routes_are(rendering: Rendering) -> None:
+    values = values_of(rendering.release("traefik"))
+    assert values["rbac"] == {"enabled": False}  # not the chart's cluster-wide ClusterRole
+    assert values["providers"]["kubernetesIngress"]["namespaces"] == [
+        "lakehouse-storage",
+        "lakehouse-dremio",
+    ]
+    cluster_rules = [
+        rule
+        for role in rendering.of_kind("ClusterRole")
+        if "traefik" in role["metadata"]["name"]
+        for rule in role["rules"]
+    ]
+    assert cluster_rules == [
+        {"apiGroups": ["networking.k8s.io"], "resources": ["ingressclasses"],
+         "verbs": ["get", "list", "watch"]},
+    ]  # fmt: skip
+    roles = {
+        r["metadata"]["namespace"]: r
+        for r in rendering.of_kind("Role")
+        if r["metadata"]["name"] == "traefik"
+    }
+    assert set(roles) == {"lakehouse-storage", "lakehouse-dremio"}
+    bindings = [
+        b
+        for b in [*rendering.of_kind("ClusterRoleBinding"), *rendering.of_kind("RoleBinding")]
+        if "traefik" in b["metadata"]["name"]
+    ]
+    assert {s["name"] for b in bindings for s in b["subjects"]} == {"traefik"}
