@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
 .PHONY: help tools deps-py deps demo test test-unit test-jobs test-integration test-contract \
-	test-manifests lint bench render manifests docs up down cluster-build cluster-test test-faults clean
+	test-manifests lint scan bench render manifests docs up down cluster-build cluster-test test-faults clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -40,12 +40,16 @@ test-contract: deps ## the Dremio client against the Dremio double over a real M
 test-manifests: deps-py ## render both stacks and validate every object
 	$(RUN) pytest -p no:cacheprovider tests/manifests
 
-lint: deps-py ## ruff, mypy --strict, import contracts, shellcheck
+lint: deps-py ## ruff, mypy --strict, import contracts, shellcheck, the scanners (make scan)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
 	$(RUN) lint-imports
 	$(RUN) shellcheck scripts/*.sh testbed/images/*/*.sh
+	$(MAKE) scan
+
+scan: deps-py ## kube-score and checkov over both stacks' objects (scan-allowlist.yaml: accepted findings)
+	$(RUN) python scripts/scan.py
 
 bench: deps ## benchmarks (not tests): writes bench/results.json and bench/results.png
 	$(RUN) python -m bench.run

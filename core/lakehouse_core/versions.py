@@ -152,6 +152,9 @@ CRI_TOOLS_VERSION = "v1.34.0"  # v1.35.0 is not served by the module proxy
 # needs the kernel's nftables `queue`, which the test machine's kernel lacks. Only its
 # firewall runs (GHSA-phqm-jgc3-qf8g concerns the service proxy, which stays off).
 KUBE_ROUTER_VERSION = "v2.1.0"
+# The scanners of `make scan` (kube-score from its Go module, checkov from PyPI).
+KUBE_SCORE_VERSION = "v1.20.0"
+CHECKOV_VERSION = "3.3.30"
 PULUMI_CLI_VERSION = "v3.274.1"
 # The only version of the provider module the proxy serves (a commit after v4.24.0).
 PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION = "v4.0.0-20260115033456-f47bc2d6f199"

@@ -334,10 +334,13 @@ class Dremio(pulumi.ComponentResource):
             "</dev/null >/dev/null 2>&1; "
             "do echo waiting for ZooKeeper; sleep 2; done"
         )
-        small = {
-            "requests": {"cpu": "10m", "memory": "16Mi"},
-            "limits": {"cpu": "100m", "memory": "32Mi"},
-        }
+        small = kube.with_ephemeral(
+            {
+                "requests": {"cpu": "10m", "memory": "16Mi"},
+                "limits": {"cpu": "100m", "memory": "32Mi"},
+            },
+            "64Mi",
+        )
         containers: list[dict[str, Any]] = [
             {
                 "name": "wait-for-zookeeper",
@@ -363,18 +366,33 @@ class Dremio(pulumi.ComponentResource):
                         kube.env("DREMIO_JAVA_CLIENT_EXTRA_OPTS", self._opts(nodes)),
                         kube.env("DREMIO_JAVA_EXTRA_OPTS", self._opts(nodes)),
                     ],
-                    "resources": {
-                        "requests": {"cpu": nodes.cpu, "memory": f"{nodes.container_mib}Mi"},
-                        "limits": {
-                            "cpu": self.cfg.cpu_limit,
-                            "memory": f"{nodes.container_mib}Mi",
-                        },
-                    },
+                    "resources": self._resources(nodes),
                     "securityContext": kube.container_security(read_only_root=True),
                     "volumeMounts": self._volume_mounts(),
                 }
             )
         return containers
+
+    def _resources(self, nodes: NodeSet) -> dict[str, Any]:
+        """The memory budget as the request; the limit leaves real headroom above it.
+
+        Dremio's start script splits its budget into heap and direct memory and keeps only
+        5 % outside both, while metaspace, code cache, RocksDB and Netty's own buffers
+        live there: a limit equal to the budget lets the kernel kill it under load. The
+        limit is the budget plus a quarter (at least 1 GiB); the scheduler still counts
+        only the budget.
+        """
+        headroom = max(1024, nodes.container_mib // 4)
+        return kube.with_ephemeral(
+            {
+                "requests": {"cpu": nodes.cpu, "memory": f"{nodes.container_mib}Mi"},
+                "limits": {
+                    "cpu": self.cfg.cpu_limit,
+                    "memory": f"{nodes.container_mib + headroom}Mi",
+                },
+            },
+            "1Gi",
+        )
 
     def _opts(self, nodes: NodeSet) -> str:
         return server_opts(self.zookeeper, coordinator=nodes.coordinator, cpus=_cpus(nodes.cpu))
@@ -418,10 +436,7 @@ class Dremio(pulumi.ComponentResource):
             "args": ["start-fg"],
             "env": self._env(nodes),
             "ports": ports,
-            "resources": {
-                "requests": {"cpu": nodes.cpu, "memory": f"{nodes.container_mib}Mi"},
-                "limits": {"cpu": self.cfg.cpu_limit, "memory": f"{nodes.container_mib}Mi"},
-            },
+            "resources": self._resources(nodes),
             # Read-only: Dremio writes only to its data volume (store, logs, heap dumps, S3A
             # buffers) and /tmp (an emptyDir).
             "securityContext": kube.container_security(read_only_root=True),

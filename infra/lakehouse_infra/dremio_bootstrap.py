@@ -143,10 +143,13 @@ class DremioBootstrap(pulumi.ComponentResource):
                                 "imagePullPolicy": image_pull_policy,
                                 "command": ["python3", "-m", "lakehouse_dremio.bootstrap"],
                                 "env": env,
-                                "resources": {
-                                    "requests": {"cpu": "50m", "memory": "96Mi"},
-                                    "limits": {"cpu": "500m", "memory": "256Mi"},
-                                },
+                                "resources": kube.with_ephemeral(
+                                    {
+                                        "requests": {"cpu": "50m", "memory": "96Mi"},
+                                        "limits": {"cpu": "500m", "memory": "256Mi"},
+                                    },
+                                    "256Mi",
+                                ),
                                 "securityContext": kube.container_security(read_only_root=True),
                                 "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
                             }

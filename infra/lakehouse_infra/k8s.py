@@ -89,6 +89,16 @@ def pod_security(uid: int, fs_group: int | None = None) -> dict[str, Any]:
     }
 
 
+def with_ephemeral(resources: dict[str, Any], limit: str) -> dict[str, Any]:
+    """Requests and limits plus ephemeral storage: the container's logs and whatever it
+    writes outside its volumes count against ``limit``, so a runaway writer is evicted
+    instead of filling the node."""
+    return {
+        "requests": {**resources.get("requests", {}), "ephemeral-storage": "16Mi"},
+        "limits": {**resources.get("limits", {}), "ephemeral-storage": limit},
+    }
+
+
 def container_security(read_only_root: bool = True) -> dict[str, Any]:
     return {
         "allowPrivilegeEscalation": False,

@@ -232,7 +232,7 @@ class ObjectStore(pulumi.ComponentResource):
                 {"name": "api", "containerPort": API_PORT},
                 {"name": "console", "containerPort": CONSOLE_PORT},
             ],
-            "resources": cfg.resources.as_k8s(),
+            "resources": kube.with_ephemeral(cfg.resources.as_k8s(), "1Gi"),
             "securityContext": kube.container_security(read_only_root=True),
             "startupProbe": kube.http_probe("/minio/health/live", "api", period=5, failures=60),
             "livenessProbe": kube.http_probe("/minio/health/live", "api", period=20, failures=3),
@@ -321,10 +321,13 @@ class ObjectStore(pulumi.ComponentResource):
                                 "env": env,
                                 # 128Mi was OOMKilled on the local cluster: mc's admin
                                 # calls outgrow it while the erasure set forms.
-                                "resources": {
-                                    "requests": {"cpu": "50m", "memory": "64Mi"},
-                                    "limits": {"cpu": "500m", "memory": "256Mi"},
-                                },
+                                "resources": kube.with_ephemeral(
+                                    {
+                                        "requests": {"cpu": "50m", "memory": "64Mi"},
+                                        "limits": {"cpu": "500m", "memory": "256Mi"},
+                                    },
+                                    "256Mi",
+                                ),
                                 "securityContext": kube.container_security(read_only_root=True),
                                 "volumeMounts": [
                                     {"name": "provision", "mountPath": "/provision"},

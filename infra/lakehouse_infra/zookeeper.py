@@ -29,8 +29,14 @@ NAMESPACE = names.DREMIO_NAMESPACE
 CLIENT_PORT = names.ZOOKEEPER_CLIENT_PORT
 DATA_DIR, LOG_DIR = "/data/data", "/data/log"
 LOGBACK_DIR = "/etc/zookeeper-logging"
-# "Are you ok", ZooKeeper's four-letter health word, over bash's /dev/tcp (no nc in the image).
-RUOK = f'[ "$(echo ruok | (exec 3<>/dev/tcp/127.0.0.1/{CLIENT_PORT}; cat >&3; cat <&3))" = imok ]'
+# Ready means serving: `srvr` (a four-letter word, over bash's /dev/tcp: no nc in the image)
+# reports "Mode: leader|follower|standalone" only once this member serves its quorum. `ruok`
+# would not do: it answers imok whatever the member's state (ZooKeeper 3.8.4's RuokCommand),
+# so a rolling update would take down the next member while the last one still elects.
+SERVING = (
+    f"echo srvr | (exec 3<>/dev/tcp/127.0.0.1/{CLIENT_PORT}; cat >&3; cat <&3)"
+    " | grep -qE '^Mode: (leader|follower|standalone)$'"
+)
 
 LOGBACK_XML = """\
 <!-- ZooKeeper's logging in the lakehouse: INFO to the console (kubectl logs). -->
@@ -134,7 +140,7 @@ class ZooKeeper(pulumi.ComponentResource):
                 kube.env("ZOO_STANDALONE_ENABLED", str(cfg.replicas == 1).lower()),
                 kube.env("ZOO_DATA_DIR", DATA_DIR),
                 kube.env("ZOO_DATA_LOG_DIR", LOG_DIR),
-                kube.env("ZOO_4LW_COMMANDS_WHITELIST", "ruok,srvr"),
+                kube.env("ZOO_4LW_COMMANDS_WHITELIST", "srvr"),
                 kube.env("ZOO_ADMINSERVER_ENABLED", "false"),
                 kube.env("ZOO_AUTOPURGE_PURGEINTERVAL", "12"),
                 kube.env(
@@ -146,14 +152,17 @@ class ZooKeeper(pulumi.ComponentResource):
                 {"name": "server", "containerPort": 2888},
                 {"name": "election", "containerPort": 3888},
             ],
-            "resources": {
-                "requests": {"cpu": "100m", "memory": "256Mi"},
-                "limits": {"cpu": "1", "memory": "384Mi"},
-            },
+            "resources": kube.with_ephemeral(
+                {
+                    "requests": {"cpu": "100m", "memory": "256Mi"},
+                    "limits": {"cpu": "1", "memory": "384Mi"},
+                },
+                "512Mi",
+            ),
             "securityContext": kube.container_security(read_only_root=True),
             "startupProbe": kube.tcp_probe("client", period=5, failures=60),
             "livenessProbe": kube.tcp_probe("client", period=15),
-            "readinessProbe": kube.exec_probe(["bash", "-c", RUOK], period=10),
+            "readinessProbe": kube.exec_probe(["bash", "-c", SERVING], period=10),
             "volumeMounts": [
                 {"name": "data", "mountPath": "/data"},
                 {"name": "conf", "mountPath": "/conf"},

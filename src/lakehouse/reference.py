@@ -139,14 +139,36 @@ SECURITY_PAGE = REPO_ROOT / "docs" / "security.md"
 FLOWS_START, FLOWS_END = "<!-- flows:start (make docs) -->", "<!-- flows:end -->"
 
 
+SCAN_START, SCAN_END = "<!-- scan:start (make docs) -->", "<!-- scan:end -->"
+
+
+def _between(page: str, start: str, end: str, body: str) -> str:
+    head, found_start, rest = page.partition(start)
+    _, found_end, tail = rest.partition(end)
+    assert found_start and found_end, f"docs/security.md lacks the {start} ... {end} markers"
+    return f"{head}{start}\n{body}\n{end}{tail}"
+
+
+def accepted_findings() -> str:
+    """scan-allowlist.yaml as a table: what the scanners flag and why it stays."""
+    import yaml
+
+    entries = yaml.safe_load((REPO_ROOT / "scan-allowlist.yaml").read_text())["accepted"]
+    rows = ["| scanner | check | objects | why it stays |", "|---|---|---|---|"]
+    for e in entries:
+        objects = ", ".join(f"`{o}`" for o in e["objects"])
+        reason = " ".join(e["reason"].split())
+        rows.append(f"| {e['scanner']} | `{e['check']}` | {objects} | {reason} |")
+    return "\n".join(rows)
+
+
 def with_flow_table(page: str) -> str:
-    """The security page with its flow table written from lakehouse_core.network."""
+    """The security page with its flow table (from lakehouse_core.network) and its accepted
+    scanner findings (from scan-allowlist.yaml)."""
     from lakehouse_core.network import flow_table
 
-    head, start, rest = page.partition(FLOWS_START)
-    _, end, tail = rest.partition(FLOWS_END)
-    assert start and end, f"docs/security.md lacks the {FLOWS_START} ... {FLOWS_END} markers"
-    return f"{head}{FLOWS_START}\n{flow_table()}\n{FLOWS_END}{tail}"
+    page = _between(page, FLOWS_START, FLOWS_END, flow_table())
+    return _between(page, SCAN_START, SCAN_END, accepted_findings())
 
 
 def write_pages(root: Path = REPO_ROOT) -> list[Path]:
