@@ -9,6 +9,8 @@ Pure Python, importable in the job image.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 PROJECT = "lakehouse"  # the Pulumi project; its config keys are written lakehouse:<key>
 PART_OF = PROJECT  # the app.kubernetes.io/part-of label of every object
 
@@ -72,27 +74,42 @@ SECRET_CONFIG_KEYS = (
 )
 
 
-def service_dns(service: str, namespace: str) -> str:
-    """The in-cluster DNS name of a Service."""
-    return f"{service}.{namespace}.svc.cluster.local"
+DEFAULT_CLUSTER_DOMAIN = "cluster.local"
 
 
-def minio_endpoint_host() -> str:
-    """host:port of MinIO's S3 API inside the cluster (no scheme, as Dremio wants it)."""
-    return f"{service_dns(MINIO, STORAGE_NAMESPACE)}:{MINIO_API_PORT}"
+@dataclass(frozen=True)
+class ClusterAddresses:
+    """How the lakehouse's parts reach each other inside the cluster: Service names under
+    the cluster's DNS domain (not every cluster is ``cluster.local``), and whether MinIO
+    serves TLS there."""
+
+    domain: str = DEFAULT_CLUSTER_DOMAIN
+    minio_tls: bool = False
+
+    def service(self, service: str, namespace: str) -> str:
+        """The in-cluster DNS name of a Service."""
+        return f"{service}.{namespace}.svc.{self.domain}"
+
+    def minio_host(self) -> str:
+        """host:port of MinIO's S3 API (no scheme, as Dremio wants it)."""
+        return f"{self.service(MINIO, STORAGE_NAMESPACE)}:{MINIO_API_PORT}"
+
+    def minio_endpoint(self) -> str:
+        """MinIO's S3 API, as Spark and the provisioning Job reach it."""
+        return f"{'https' if self.minio_tls else 'http'}://{self.minio_host()}"
+
+    def dremio_client_url(self) -> str:
+        """Dremio's REST API (the bootstrap Job talks to it)."""
+        host = self.service(DREMIO_CLIENT_SERVICE, DREMIO_NAMESPACE)
+        return f"http://{host}:{DREMIO_WEB_PORT}"
+
+    def zookeeper_connect(self, replicas: int) -> str:
+        """ZooKeeper's connect string: every member by its stable DNS name."""
+        headless = self.service(ZOOKEEPER_HEADLESS, DREMIO_NAMESPACE)
+        return ",".join(
+            f"{ZOOKEEPER}-{i}.{headless}:{ZOOKEEPER_CLIENT_PORT}" for i in range(replicas)
+        )
 
 
-def minio_endpoint() -> str:
-    """MinIO's S3 API inside the cluster, as Spark and the provisioning Job reach it."""
-    return f"http://{minio_endpoint_host()}"
-
-
-def dremio_client_url() -> str:
-    """Dremio's REST API inside the cluster (the bootstrap Job talks to it)."""
-    return f"http://{service_dns(DREMIO_CLIENT_SERVICE, DREMIO_NAMESPACE)}:{DREMIO_WEB_PORT}"
-
-
-def zookeeper_connect(replicas: int) -> str:
-    """ZooKeeper's connect string: every member by its stable DNS name."""
-    headless = service_dns(ZOOKEEPER_HEADLESS, DREMIO_NAMESPACE)
-    return ",".join(f"{ZOOKEEPER}-{i}.{headless}:{ZOOKEEPER_CLIENT_PORT}" for i in range(replicas))
+# The addresses of a stack with the defaults (the kubectl manifests are for kind).
+DEFAULT_ADDRESSES = ClusterAddresses()

@@ -49,7 +49,7 @@ class JobSettings:
     image: str = field(default_factory=job_image_ref)
     image_pull_policy: str = "IfNotPresent"
     bucket: str = CATALOG.bucket
-    s3_endpoint: str = field(default_factory=names.minio_endpoint)
+    s3_endpoint: str = field(default_factory=names.DEFAULT_ADDRESSES.minio_endpoint)
     s3_region: str = "us-east-1"
     credentials_secret: str = names.SPARK_S3_SECRET
     service_account: str = "lakehouse-spark"
@@ -80,6 +80,7 @@ def job_settings(stack: StackConfig, image: str, managed_by: str = "pulumi") -> 
     """The SparkApplication settings a stack implies (the program and the CLI both use them)."""
     spark = stack.spark
     return JobSettings(
+        s3_endpoint=stack.addresses.minio_endpoint(),
         namespace=spark.jobs_namespace,
         image=image,
         image_pull_policy=stack.images.pull_policy,

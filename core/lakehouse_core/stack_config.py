@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from lakehouse_core import versions
+from lakehouse_core import names, versions
 from lakehouse_core.catalog import DEFAULT_BUCKET, DEFAULT_RETAIN_HOURS
 from lakehouse_core.errors import LakehouseError
 from lakehouse_core.names import PROJECT, SECRET_CONFIG_KEYS
@@ -531,6 +531,9 @@ class StackConfig(Section):
     """The pipeline's schedules."""
     network: NetworkConfig = NetworkConfig()
     """Network segmentation."""
+    cluster_domain: str = names.DEFAULT_CLUSTER_DOMAIN
+    """The cluster's DNS domain (the kubelet's clusterDomain): Service names end in
+    .svc.<domain>."""
 
     @field_validator("bucket")
     @classmethod
@@ -538,6 +541,16 @@ class StackConfig(Section):
         if not re.match(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", v):
             raise ValueError(
                 f"bucket '{v}' is not a valid S3 bucket name (3-63 lower-case characters)"
+            )
+        return v
+
+    @field_validator("cluster_domain")
+    @classmethod
+    def _domain(cls, v: str) -> str:
+        if not all(DNS_LABEL.match(label) for label in v.split(".")):
+            raise ValueError(
+                f"clusterDomain {v!r} is not a DNS domain: write lower-case labels separated "
+                "by dots, as the kubelet's clusterDomain (cluster.local by default)"
             )
         return v
 
@@ -555,6 +568,11 @@ class StackConfig(Section):
                     "(or leave consoleRoute unset: no route)"
                 )
         return self
+
+    @property
+    def addresses(self) -> names.ClusterAddresses:
+        """How the parts reach each other inside this stack's cluster."""
+        return names.ClusterAddresses(domain=self.cluster_domain)
 
     @property
     def console_exposed(self) -> bool:
@@ -578,6 +596,7 @@ SECTIONS = {
     "ingress": "ingress",
     "pipeline": "pipeline",
     "network": "network",
+    "clusterDomain": "cluster_domain",
 }
 # Config namespaces of the providers the program uses: passed to them, not read here.
 PROVIDER_NAMESPACES = ("pulumi", "kubernetes", "random")

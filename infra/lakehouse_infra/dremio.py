@@ -130,13 +130,14 @@ class Dremio(pulumi.ComponentResource):
         store_ready: pulumi.Resource,
         s3: Credential,
         network: Network,
+        client_url: str,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:query:Dremio", name, None, opts)
         self.cfg = cfg
         self.zookeeper = zookeeper_connect
         self.zookeeper_host = zookeeper_host
-        self.client_url = names.dremio_client_url()
+        self.client_url = client_url
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
         for role in (flows.DREMIO_COORDINATOR, flows.DREMIO_EXECUTOR):
             network.allow(role, COMPONENT, in_ns)

@@ -45,6 +45,7 @@ class DremioBootstrap(pulumi.ComponentResource):
         image: str,
         image_pull_policy: str,
         network: Network,
+        dremio_url: str,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:query:DremioBootstrap", name, None, opts)
@@ -109,7 +110,7 @@ class DremioBootstrap(pulumi.ComponentResource):
         )
         digest = kube.secret_hash(admin.user, admin.password, s3.password)
         env = [
-            kube.env("DREMIO_URL", names.dremio_client_url()),
+            kube.env("DREMIO_URL", dremio_url),
             kube.secret_env("DREMIO_ADMIN_USER", names.DREMIO_ADMIN_SECRET, "username"),
             kube.secret_env("DREMIO_ADMIN_PASSWORD", names.DREMIO_ADMIN_SECRET, "password"),
             kube.secret_env("DREMIO_ADMIN_EMAIL", names.DREMIO_ADMIN_SECRET, "email"),

@@ -40,10 +40,11 @@ class StoreCredentials:
     dremio: Credential
 
 
-def server_args(replicas: int, drives: int) -> list[str]:
+def server_args(replicas: int, drives: int, addresses: names.ClusterAddresses) -> list[str]:
+    scheme = "https" if addresses.minio_tls else "http"
     hosts = (
-        f"http://{names.MINIO}-{{0...{replicas - 1}}}."
-        f"{names.service_dns(names.MINIO_HEADLESS, NAMESPACE)}"
+        f"{scheme}://{names.MINIO}-{{0...{replicas - 1}}}."
+        f"{addresses.service(names.MINIO_HEADLESS, NAMESPACE)}"
     )
     paths = "/data0" if drives == 1 else f"/data{{0...{drives - 1}}}"
     return [
@@ -99,13 +100,15 @@ class ObjectStore(pulumi.ComponentResource):
         credentials: StoreCredentials,
         console_url: str,
         network: Network,
+        addresses: names.ClusterAddresses,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:storage:ObjectStore", name, None, opts)
         self.cfg = cfg
         self.bucket = bucket
-        self.endpoint = names.minio_endpoint()
-        self.endpoint_host = names.minio_endpoint_host()
+        self.addresses = addresses
+        self.endpoint = addresses.minio_endpoint()
+        self.endpoint_host = addresses.minio_host()
         version = cfg.image.rsplit(":", 1)[-1]
         labels = kube.labels(names.MINIO, COMPONENT, version)
         select = kube.selector(names.MINIO, COMPONENT)
@@ -226,7 +229,7 @@ class ObjectStore(pulumi.ComponentResource):
             "image": cfg.image,
             "imagePullPolicy": "IfNotPresent",
             "command": ["minio"],
-            "args": server_args(cfg.replicas, cfg.drives_per_pod),
+            "args": server_args(cfg.replicas, cfg.drives_per_pod, self.addresses),
             "env": env,
             "ports": [
                 {"name": "api", "containerPort": API_PORT},

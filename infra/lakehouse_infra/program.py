@@ -42,6 +42,7 @@ def deploy(cfg: StackConfig | None = None) -> None:
     bootstrap_image = cfg.images.resolve(cfg.images.dremio_bootstrap, dremio_bootstrap_image_ref())
     hosts = cfg.ingress.hosts
     network = Network.of(cfg)
+    addresses = cfg.addresses
 
     ingress = IngressController(
         "ingress",
@@ -59,6 +60,7 @@ def deploy(cfg: StackConfig | None = None) -> None:
         credentials=StoreCredentials(credentials.minio_root, credentials.spark, credentials.dremio),
         console_url=ingress.url(hosts.console),
         network=network,
+        addresses=addresses,
         opts=opts,
     )
     spark = SparkPlatform(
@@ -79,7 +81,12 @@ def deploy(cfg: StackConfig | None = None) -> None:
         pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[query_namespace])),
     )
     zookeeper = ZooKeeper(
-        "zookeeper", cfg=cfg.zookeeper, namespace=query_namespace, network=network, opts=opts
+        "zookeeper",
+        cfg=cfg.zookeeper,
+        namespace=query_namespace,
+        network=network,
+        addresses=addresses,
+        opts=opts,
     )
     dremio = Dremio(
         "dremio",
@@ -93,6 +100,7 @@ def deploy(cfg: StackConfig | None = None) -> None:
         store_ready=store.ready,
         s3=credentials.dremio,
         network=network,
+        client_url=addresses.dremio_client_url(),
         opts=opts,
     )
     bootstrap = DremioBootstrap(
@@ -108,6 +116,7 @@ def deploy(cfg: StackConfig | None = None) -> None:
         image=bootstrap_image,
         image_pull_policy=cfg.images.pull_policy,
         network=network,
+        dremio_url=addresses.dremio_client_url(),
         opts=opts,
     )
     Pipeline(

@@ -59,8 +59,8 @@ START = (
 )
 
 
-def server_list(replicas: int) -> str:
-    headless = names.service_dns(names.ZOOKEEPER_HEADLESS, NAMESPACE)
+def server_list(replicas: int, addresses: names.ClusterAddresses) -> str:
+    headless = addresses.service(names.ZOOKEEPER_HEADLESS, NAMESPACE)
     return " ".join(
         f"server.{i + 1}={names.ZOOKEEPER}-{i}.{headless}:2888:3888;{CLIENT_PORT}"
         for i in range(replicas)
@@ -77,12 +77,14 @@ class ZooKeeper(pulumi.ComponentResource):
         cfg: ZookeeperConfig,
         namespace: pulumi.Resource,
         network: Network,
+        addresses: names.ClusterAddresses,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:query:ZooKeeper", name, None, opts)
         self.cfg = cfg
-        self.connect = names.zookeeper_connect(cfg.replicas)
-        self.client_host = names.service_dns(names.ZOOKEEPER, NAMESPACE)
+        self.addresses = addresses
+        self.connect = addresses.zookeeper_connect(cfg.replicas)
+        self.client_host = addresses.service(names.ZOOKEEPER, NAMESPACE)
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
         network.allow(flows.ZOOKEEPER, COMPONENT, in_ns)
         labels = kube.labels("zookeeper", COMPONENT, cfg.image.rsplit(":", 1)[-1])
@@ -136,7 +138,7 @@ class ZooKeeper(pulumi.ComponentResource):
             "imagePullPolicy": "IfNotPresent",
             "command": ["bash", "-ec", START],
             "env": [
-                kube.env("ZOO_SERVERS", server_list(cfg.replicas)),
+                kube.env("ZOO_SERVERS", server_list(cfg.replicas, self.addresses)),
                 kube.env("ZOO_STANDALONE_ENABLED", str(cfg.replicas == 1).lower()),
                 kube.env("ZOO_DATA_DIR", DATA_DIR),
                 kube.env("ZOO_DATA_LOG_DIR", LOG_DIR),

@@ -74,7 +74,7 @@ def mc(the: Bed, steps: dict[str, str], user: str, secret: str, name: str) -> Mc
                         "/bin/sh",
                         "-c",
                         'printf "%s\\n%s\\n" "$U" "$S" | mc alias set --api S3v4 lake '
-                        f"{names.minio_endpoint()} >/dev/null && {script}",
+                        f"{names.DEFAULT_ADDRESSES.minio_endpoint()} >/dev/null && {script}",
                     ],
                     "env": [
                         {"name": "HOME", "value": "/tmp"},
