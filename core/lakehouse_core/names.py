@@ -71,7 +71,19 @@ SECRET_CONFIG_KEYS = (
     "sparkS3SecretKey",
     "dremioS3SecretKey",
     "dremioAdminPassword",
+    "internalTlsSeed",  # the stack's own CA for TLS inside the cluster is derived from it
 )
+# Where the consumers of in-cluster TLS find what they trust (a ConfigMap with the CA's
+# PEM, ca.crt, and a Secret with the Java truststore, truststore.p12, in each namespace).
+CA_BUNDLE = "lakehouse-ca"
+TRUSTSTORE = "lakehouse-truststore"
+TRUSTSTORE_DIR = "/etc/lakehouse/truststore"
+# JVM flags that make that truststore the JVM's default (certificates only: no password).
+JAVA_TRUST_OPTIONS = (
+    f"-Djavax.net.ssl.trustStore={TRUSTSTORE_DIR}/truststore.p12 "
+    "-Djavax.net.ssl.trustStoreType=PKCS12"
+)
+CA_DIR = "/etc/lakehouse/ca"
 
 
 DEFAULT_CLUSTER_DOMAIN = "cluster.local"

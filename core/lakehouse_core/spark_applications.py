@@ -54,6 +54,8 @@ class JobSettings:
     credentials_secret: str = names.SPARK_S3_SECRET
     service_account: str = "lakehouse-spark"
     executor_service_account: str = names.SPARK_EXECUTOR_SERVICE_ACCOUNT
+    # TLS inside the cluster: the JVMs trust the stack's CA (a truststore in the namespace).
+    trust_cluster_ca: bool = False
     driver_cores: int = 1
     # The pods' CPU request, when less than their cores. The kubectl manifests are for kind
     # (the dev stack): a quarter core each, so the pipeline fits a laptop's node.
@@ -81,6 +83,7 @@ def job_settings(stack: StackConfig, image: str, managed_by: str = "pulumi") -> 
     spark = stack.spark
     return JobSettings(
         s3_endpoint=stack.addresses.minio_endpoint(),
+        trust_cluster_ca=stack.internal_tls_on,
         namespace=spark.jobs_namespace,
         image=image,
         image_pull_policy=stack.images.pull_policy,
@@ -100,6 +103,7 @@ def job_settings(stack: StackConfig, image: str, managed_by: str = "pulumi") -> 
 
 
 TMP_VOLUME = "tmp"
+TRUST_VOLUME = "lakehouse-truststore"
 
 
 def app_name(layer: str) -> str:
@@ -156,6 +160,11 @@ def _env(settings: JobSettings) -> list[dict[str, Any]]:
 
 
 def _pod(name: str, settings: JobSettings, cores: int, memory: str) -> dict[str, Any]:
+    mounts: list[dict[str, Any]] = [{"name": TMP_VOLUME, "mountPath": "/tmp"}]  # noqa: S108
+    trust: dict[str, Any] = {}
+    if settings.trust_cluster_ca:
+        mounts.append({"name": TRUST_VOLUME, "mountPath": names.TRUSTSTORE_DIR, "readOnly": True})
+        trust = {"javaOptions": names.JAVA_TRUST_OPTIONS}
     return {
         "cores": cores,
         **({"coreRequest": settings.core_request} if settings.core_request else {}),
@@ -165,7 +174,8 @@ def _pod(name: str, settings: JobSettings, cores: int, memory: str) -> dict[str,
         "env": _env(settings),
         "securityContext": _container_security(),
         "podSecurityContext": _pod_security(),
-        "volumeMounts": [{"name": TMP_VOLUME, "mountPath": "/tmp"}],  # noqa: S108 (in the pod)
+        "volumeMounts": mounts,
+        **trust,
     }
 
 
@@ -220,7 +230,14 @@ def application_spec(
         },
         "driver": driver,
         "executor": executor,
-        "volumes": [{"name": TMP_VOLUME, "emptyDir": {"sizeLimit": "1Gi"}}],
+        "volumes": [
+            {"name": TMP_VOLUME, "emptyDir": {"sizeLimit": "1Gi"}},
+            *(
+                [{"name": TRUST_VOLUME, "secret": {"secretName": names.TRUSTSTORE}}]
+                if settings.trust_cluster_ca
+                else []
+            ),
+        ],
     }
     if settings.ttl_seconds is not None:
         spec["timeToLiveSeconds"] = settings.ttl_seconds

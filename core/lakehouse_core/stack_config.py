@@ -503,6 +503,33 @@ class NetworkConfig(Section):
         return _valid_cidrs(v)
 
 
+class InternalTlsConfig(Section):
+    """TLS inside the cluster: MinIO serves its S3 API and its peers over TLS; Spark,
+    Dremio, the provisioning Job and Traefik trust the CA (docs/security.md)."""
+
+    enabled: bool | None = None
+    """Unset: on in prod, off in dev."""
+    issuer: str | None = None
+    """A cert-manager issuer that signs MinIO's certificate; unset: the stack's own CA,
+    derived from the secret lakehouse:internalTlsSeed (generated when not set)."""
+    issuer_kind: Literal["ClusterIssuer", "Issuer"] = "ClusterIssuer"
+    """The kind of that issuer (an Issuer must live in lakehouse-storage)."""
+    ca_file: str | None = None
+    """The issuer's CA certificate (a PEM file): what the consumers trust. Required with
+    issuer."""
+    validity_days: int = Field(default=180, ge=2)
+    """Life of a certificate of the stack's own CA; `up` issues the next one halfway."""
+
+    @model_validator(mode="after")
+    def _issuer_needs_its_ca(self) -> InternalTlsConfig:
+        if self.issuer and not self.ca_file:
+            raise ValueError(
+                "internalTls.issuer needs internalTls.caFile: the PEM file of the issuer's CA, "
+                "which Spark, Dremio and Traefik must trust"
+            )
+        return self
+
+
 class StackConfig(Section):
     """A whole stack: the top-level keys of Pulumi.<stack>.yaml."""
 
@@ -531,6 +558,8 @@ class StackConfig(Section):
     """The pipeline's schedules."""
     network: NetworkConfig = NetworkConfig()
     """Network segmentation."""
+    internal_tls: InternalTlsConfig = InternalTlsConfig()
+    """TLS inside the cluster."""
     cluster_domain: str = names.DEFAULT_CLUSTER_DOMAIN
     """The cluster's DNS domain (the kubelet's clusterDomain): Service names end in
     .svc.<domain>."""
@@ -570,9 +599,16 @@ class StackConfig(Section):
         return self
 
     @property
+    def internal_tls_on(self) -> bool:
+        """Whether MinIO serves TLS inside the cluster: as set, else only in prod."""
+        if self.internal_tls.enabled is None:
+            return self.environment == "prod"
+        return self.internal_tls.enabled
+
+    @property
     def addresses(self) -> names.ClusterAddresses:
         """How the parts reach each other inside this stack's cluster."""
-        return names.ClusterAddresses(domain=self.cluster_domain)
+        return names.ClusterAddresses(domain=self.cluster_domain, minio_tls=self.internal_tls_on)
 
     @property
     def console_exposed(self) -> bool:
@@ -597,6 +633,7 @@ SECTIONS = {
     "pipeline": "pipeline",
     "network": "network",
     "clusterDomain": "cluster_domain",
+    "internalTls": "internal_tls",
 }
 # Config namespaces of the providers the program uses: passed to them, not read here.
 PROVIDER_NAMESPACES = ("pulumi", "kubernetes", "random")

@@ -81,6 +81,7 @@ def run(
         endpoint=env["LAKE_S3_ENDPOINT"],
         access_key=env["LAKE_ACCESS_KEY"],
         secret_key=env["LAKE_SECRET_KEY"],
+        secure=env.get("LAKE_S3_TLS", "false") == "true",
         name=env.get("LAKE_SOURCE", "lake"),
     )
     try:

@@ -71,3 +71,12 @@ class LakeCredentials:
                 admin_user, _password(config, "dremioAdminPassword", "dremio-admin-password", opts)
             ),
         )
+
+
+def internal_tls_seed(
+    config: pulumi.Config, opts: pulumi.ResourceOptions | None = None
+) -> pulumi.Output[str]:
+    """The seed of the stack's own CA (lakehouse:internalTlsSeed, else generated once)."""
+    return _password(
+        config, "internalTlsSeed", "internal-tls-seed", opts or pulumi.ResourceOptions()
+    )

@@ -29,6 +29,7 @@ from lakehouse_core.stack_config import DremioConfig, DremioMemory
 from lakehouse_infra import k8s as kube
 from lakehouse_infra.credentials import Credential
 from lakehouse_infra.network import Network
+from lakehouse_infra.tls import TrustBundle, trust_mounts, trust_volumes
 
 COMPONENT = "query-engine"
 NAMESPACE = names.DREMIO_NAMESPACE
@@ -56,7 +57,7 @@ DATA_DIR = "/opt/dremio/data"
 LOG_DIR = f"{DATA_DIR}/log"
 
 
-def core_site(endpoint_host: str, access_key: str, secret_key: str) -> str:
+def core_site(endpoint_host: str, access_key: str, secret_key: str, tls: bool = False) -> str:
     properties = {
         "fs.dremioS3.impl": "com.dremio.plugins.s3.store.S3FileSystem",
         "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
@@ -65,7 +66,7 @@ def core_site(endpoint_host: str, access_key: str, secret_key: str) -> str:
         # host:port without a scheme: Dremio adds it from connection.ssl.enabled.
         "fs.s3a.endpoint": endpoint_host,
         "fs.s3a.path.style.access": "true",
-        "fs.s3a.connection.ssl.enabled": "false",
+        "fs.s3a.connection.ssl.enabled": str(tls).lower(),
         "dremio.s3.compat": "true",
         # S3A buffers uploads on disk (forced for sources): on the data volume, not in /tmp.
         "fs.s3a.buffer.dir": f"{DATA_DIR}/s3a",
@@ -131,6 +132,7 @@ class Dremio(pulumi.ComponentResource):
         s3: Credential,
         network: Network,
         client_url: str,
+        trust: TrustBundle | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:query:Dremio", name, None, opts)
@@ -142,7 +144,10 @@ class Dremio(pulumi.ComponentResource):
         for role in (flows.DREMIO_COORDINATOR, flows.DREMIO_EXECUTOR):
             network.allow(role, COMPONENT, in_ns)
 
-        site = s3.password.apply(lambda secret: core_site(store_endpoint_host, s3.user, secret))
+        self.trust = trust
+        site = s3.password.apply(
+            lambda secret: core_site(store_endpoint_host, s3.user, secret, tls=trust is not None)
+        )
         self.core_site_secret = k8s.core.v1.Secret(
             names.DREMIO_CORE_SITE_SECRET,
             metadata=kube.metadata(
@@ -182,6 +187,7 @@ class Dremio(pulumi.ComponentResource):
                 self.config_map,
                 self.core_site_secret,
                 self.cluster_service,
+                *(trust.resources if trust else []),
             ],
         )
         coordinator = NodeSet(
@@ -251,7 +257,11 @@ class Dremio(pulumi.ComponentResource):
                 "template": {
                     "metadata": {
                         "labels": labels,
-                        "annotations": {"lakehouse.dev/config-hash": self.config_digest},
+                        "annotations": {
+                            "lakehouse.dev/config-hash": self.config_digest,
+                            # A new CA (a new truststore) restarts the JVMs that read it.
+                            **({"lakehouse.dev/ca": self.trust.digest} if self.trust else {}),
+                        },
                     },
                     "spec": {
                         "automountServiceAccountToken": False,  # it never calls the API
@@ -267,6 +277,7 @@ class Dremio(pulumi.ComponentResource):
                                 "secret": {"secretName": names.DREMIO_CORE_SITE_SECRET},
                             },
                             kube.tmp_volume(size="2Gi"),
+                            *(trust_volumes() if self.trust else []),
                         ],
                     },
                 },
@@ -314,7 +325,7 @@ class Dremio(pulumi.ComponentResource):
         }
 
     def _volume_mounts(self) -> list[dict[str, Any]]:
-        return [
+        mounts = [
             {"name": "data", "mountPath": DATA_DIR},
             {
                 "name": "conf",
@@ -328,6 +339,7 @@ class Dremio(pulumi.ComponentResource):
             },
             {"name": "tmp", "mountPath": "/tmp"},
         ]
+        return mounts + (trust_mounts() if self.trust else [])
 
     def _init_containers(self, nodes: NodeSet) -> list[dict[str, Any]]:
         wait_for_zookeeper = (
@@ -396,16 +408,24 @@ class Dremio(pulumi.ComponentResource):
         )
 
     def _opts(self, nodes: NodeSet) -> str:
-        return server_opts(self.zookeeper, coordinator=nodes.coordinator, cpus=_cpus(nodes.cpu))
+        opts = server_opts(self.zookeeper, coordinator=nodes.coordinator, cpus=_cpus(nodes.cpu))
+        # With TLS inside the cluster the JVM trusts the stack's CA (MinIO's certificate).
+        return f"{opts} {names.JAVA_TRUST_OPTIONS}" if self.trust else opts
 
     def _env(self, nodes: NodeSet) -> list[dict[str, Any]]:
-        return [
+        env = [
             kube.env("DREMIO_MAX_HEAP_MEMORY_SIZE_MB", str(nodes.memory.heap_mib)),
             kube.env("DREMIO_MAX_DIRECT_MEMORY_SIZE_MB", str(nodes.memory.direct_mib)),
             kube.env("DREMIO_JAVA_SERVER_EXTRA_OPTS", self._opts(nodes)),
             kube.env("DREMIO_LOG_TO_CONSOLE", "1"),
             kube.env("DREMIO_LOG_DIR", LOG_DIR),
         ]
+        if self.trust:
+            # The CA as PEM, OpenSSL's variable, for readers that are not the JVM (Dremio
+            # ignores it; the test bed's Dremio double, a stand-in in Python, reads MinIO
+            # with it).
+            env.append(kube.env("SSL_CERT_FILE", f"{names.CA_DIR}/ca.crt"))
+        return env
 
     def _container(self, nodes: NodeSet) -> dict[str, Any]:
         ports = [

@@ -46,6 +46,7 @@ class DremioBootstrap(pulumi.ComponentResource):
         image_pull_policy: str,
         network: Network,
         dremio_url: str,
+        store_tls: bool,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:query:DremioBootstrap", name, None, opts)
@@ -118,6 +119,7 @@ class DremioBootstrap(pulumi.ComponentResource):
             kube.env("LAKE_SOURCE", DREMIO_SOURCE_NAME),
             kube.env("LAKE_BUCKET", bucket),
             kube.env("LAKE_S3_ENDPOINT", store_endpoint_host),
+            kube.env("LAKE_S3_TLS", str(store_tls).lower()),
             kube.secret_env("LAKE_ACCESS_KEY", names.DREMIO_LAKE_SECRET, "accessKey"),
             kube.secret_env("LAKE_SECRET_KEY", names.DREMIO_LAKE_SECRET, "secretKey"),
         ]

@@ -21,12 +21,13 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from lakehouse_core import names, versions
 from lakehouse_core import network as flows
-from lakehouse_core import versions
 from lakehouse_core.stack_config import IngressConfig
 from lakehouse_infra import helm
 from lakehouse_infra import k8s as kube
 from lakehouse_infra.network import Network
+from lakehouse_infra.tls import InternalTls
 
 # The chart's service account (its fullname: the release's name); the component binds it.
 TRAEFIK_ACCOUNT = "traefik"
@@ -59,6 +60,7 @@ class IngressController(pulumi.ComponentResource):
         charts_dir: str | None,
         network: Network,
         route_namespaces: list[str],
+        tls: InternalTls | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:ingress:IngressController", name, None, opts)
@@ -73,6 +75,16 @@ class IngressController(pulumi.ComponentResource):
         network.default_deny(flows.INGRESS, "ingress", in_ns)
         network.allow(flows.TRAEFIK, "ingress", in_ns)
         rbac = self._rbac(cfg.namespace, route_namespaces, in_ns)
+        backend_tls: dict[str, Any] = {}
+        if tls is not None:
+            # Traefik reaches MinIO over TLS and trusts the stack's CA for it.
+            rbac += tls.trust(cfg.namespace, in_ns).resources
+            backend_tls = {
+                "volumes": [
+                    {"name": names.CA_BUNDLE, "mountPath": names.CA_DIR, "type": "configMap"}
+                ],
+                "additionalArguments": [f"--serversTransport.rootCAs={names.CA_DIR}/ca.crt"],
+            }
         self.release = helm.release(
             name,
             versions.TRAEFIK_CHART,
@@ -90,6 +102,7 @@ class IngressController(pulumi.ComponentResource):
                         "namespaces": route_namespaces,
                     },
                 },
+                **backend_tls,
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *rbac]),
         )

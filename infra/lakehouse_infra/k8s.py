@@ -110,10 +110,19 @@ def container_security(read_only_root: bool = True) -> dict[str, Any]:
 
 
 def http_probe(
-    path: str, port: int | str, period: int = 10, failures: int = 3, timeout: int = 5
+    path: str,
+    port: int | str,
+    *,
+    period: int = 10,
+    failures: int = 3,
+    timeout: int = 5,
+    scheme: str = "HTTP",
 ) -> dict[str, Any]:
+    get: dict[str, Any] = {"path": path, "port": port}
+    if scheme != "HTTP":
+        get["scheme"] = scheme
     return {
-        "httpGet": {"path": path, "port": port},
+        "httpGet": get,
         "periodSeconds": period,
         "timeoutSeconds": timeout,
         "failureThreshold": failures,

@@ -25,10 +25,13 @@ from lakehouse_infra import k8s as kube
 from lakehouse_infra.credentials import Credential
 from lakehouse_infra.minio_provisioning import provision_files
 from lakehouse_infra.network import Network
+from lakehouse_infra.tls import MINIO_CERT_ITEMS, MINIO_TLS_SECRET, InternalTls, trust_volumes
 
 COMPONENT = "object-store"
 NAMESPACE = names.STORAGE_NAMESPACE
 API_PORT, CONSOLE_PORT = names.MINIO_API_PORT, names.MINIO_CONSOLE_PORT
+CERTS_DIR = "/etc/minio/certs"
+MC_CAS = "/tmp/.mc/certs/CAs"
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ def server_args(replicas: int, drives: int, addresses: names.ClusterAddresses) -
         "--console-address",
         f":{CONSOLE_PORT}",
         "--certs-dir",
-        "/tmp/certs",
+        CERTS_DIR if addresses.minio_tls else "/tmp/certs",
     ]
 
 
@@ -101,6 +104,7 @@ class ObjectStore(pulumi.ComponentResource):
         console_url: str,
         network: Network,
         addresses: names.ClusterAddresses,
+        tls: InternalTls | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:storage:ObjectStore", name, None, opts)
@@ -120,6 +124,15 @@ class ObjectStore(pulumi.ComponentResource):
         network.default_deny(flows.STORAGE, COMPONENT, in_ns)
         for role in (flows.MINIO, flows.MINIO_PROVISION):
             network.allow(role, COMPONENT, in_ns)
+        # TLS inside the cluster: MinIO's certificate, and the CA for the provisioning Job.
+        self.tls = tls
+        tls_ready: list[pulumi.Resource] = []
+        if tls is not None:
+            tls_ready.append(tls.minio_certificate(in_ns))
+            tls_ready += tls.trust(NAMESPACE, in_ns).resources
+        self.tls_ready = tls_ready
+        # Traefik reaches the backends as they serve: over TLS when MinIO serves it.
+        backend = {"traefik.ingress.kubernetes.io/service.serversscheme": "https"} if tls else None
 
         self.root_secret = k8s.core.v1.Secret(
             names.MINIO_ROOT_SECRET,
@@ -172,7 +185,13 @@ class ObjectStore(pulumi.ComponentResource):
             headless=True,
         )
         self.api_service = kube.service(
-            names.MINIO, NAMESPACE, labels, select, {"api": API_PORT}, opts=in_ns
+            names.MINIO,
+            NAMESPACE,
+            labels,
+            select,
+            {"api": API_PORT},
+            opts=in_ns,
+            annotations=backend,
         )
         self.console_service = kube.service(
             names.MINIO_CONSOLE_SERVICE,
@@ -181,6 +200,7 @@ class ObjectStore(pulumi.ComponentResource):
             select,
             {"console": CONSOLE_PORT},
             opts=in_ns,
+            annotations=backend,
         )
         root_digest = kube.secret_hash(credentials.root.user, credentials.root.password)
         self.statefulset = self._statefulset(labels, select, console_url, root_digest)
@@ -224,6 +244,18 @@ class ObjectStore(pulumi.ComponentResource):
             env.append(kube.env("MINIO_CI_CD", "1"))
         drives = [f"data{i}" for i in range(cfg.drives_per_pod)]
         spread = spread_constraints(cfg, select)
+        scheme = "HTTPS" if self.tls else "HTTP"
+        mounts: list[dict[str, Any]] = [{"name": d, "mountPath": f"/{d}"} for d in drives]
+        mounts.append({"name": "tmp", "mountPath": "/tmp"})
+        volumes: list[dict[str, Any]] = [kube.tmp_volume()]
+        if self.tls:
+            # MinIO reads public.crt, private.key and CAs/ from its certs folder, and
+            # reloads them when the Secret changes (a renewal needs no restart).
+            items = [{"key": key, "path": path} for key, path in MINIO_CERT_ITEMS]
+            volumes.append(
+                {"name": "certs", "secret": {"secretName": MINIO_TLS_SECRET, "items": items}}
+            )
+            mounts.append({"name": "certs", "mountPath": CERTS_DIR, "readOnly": True})
         container = {
             "name": "minio",
             "image": cfg.image,
@@ -237,11 +269,16 @@ class ObjectStore(pulumi.ComponentResource):
             ],
             "resources": kube.with_ephemeral(cfg.resources.as_k8s(), "1Gi"),
             "securityContext": kube.container_security(read_only_root=True),
-            "startupProbe": kube.http_probe("/minio/health/live", "api", period=5, failures=60),
-            "livenessProbe": kube.http_probe("/minio/health/live", "api", period=20, failures=3),
-            "readinessProbe": kube.http_probe("/minio/health/ready", "api", period=10, failures=3),
-            "volumeMounts": [{"name": d, "mountPath": f"/{d}"} for d in drives]
-            + [{"name": "tmp", "mountPath": "/tmp"}],
+            "startupProbe": kube.http_probe(
+                "/minio/health/live", "api", period=5, failures=60, scheme=scheme
+            ),
+            "livenessProbe": kube.http_probe(
+                "/minio/health/live", "api", period=20, failures=3, scheme=scheme
+            ),
+            "readinessProbe": kube.http_probe(
+                "/minio/health/ready", "api", period=10, failures=3, scheme=scheme
+            ),
+            "volumeMounts": mounts,
         }
         claim_labels = kube.claim_labels(names.MINIO, COMPONENT)
         return k8s.apps.v1.StatefulSet(
@@ -265,7 +302,7 @@ class ObjectStore(pulumi.ComponentResource):
                         "topologySpreadConstraints": spread,
                         "terminationGracePeriodSeconds": 60,
                         "containers": [container],
-                        "volumes": [kube.tmp_volume()],
+                        "volumes": volumes,
                     },
                 },
                 "volumeClaimTemplates": [
@@ -274,7 +311,8 @@ class ObjectStore(pulumi.ComponentResource):
                 ],
             },
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.namespace, self.root_secret, self.headless]
+                parent=self,
+                depends_on=[self.namespace, self.root_secret, self.headless, *self.tls_ready],
             ),
         )
 
@@ -335,12 +373,19 @@ class ObjectStore(pulumi.ComponentResource):
                                 "volumeMounts": [
                                     {"name": "provision", "mountPath": "/provision"},
                                     {"name": "tmp", "mountPath": "/tmp"},
+                                    # mc trusts the CAs in its config folder's certs/CAs.
+                                    *(
+                                        [{"name": "lakehouse-ca", "mountPath": MC_CAS}]
+                                        if self.tls
+                                        else []
+                                    ),
                                 ],
                             }
                         ],
                         "volumes": [
                             {"name": "provision", "configMap": {"name": name}},
                             kube.tmp_volume(),
+                            *(trust_volumes()[:1] if self.tls else []),
                         ],
                     },
                 },
@@ -352,6 +397,7 @@ class ObjectStore(pulumi.ComponentResource):
                     self.api_service,
                     self.users_secret,
                     self.provision_config,
+                    *self.tls_ready,
                 ],
                 replace_on_changes=["spec"],
                 delete_before_replace=True,

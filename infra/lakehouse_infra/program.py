@@ -28,6 +28,7 @@ from lakehouse_infra.network import Network
 from lakehouse_infra.object_store import ObjectStore, StoreCredentials
 from lakehouse_infra.pipeline import Pipeline
 from lakehouse_infra.spark_platform import SparkPlatform
+from lakehouse_infra.tls import InternalTls
 from lakehouse_infra.zookeeper import ZooKeeper
 
 
@@ -43,6 +44,11 @@ def deploy(cfg: StackConfig | None = None) -> None:
     hosts = cfg.ingress.hosts
     network = Network.of(cfg)
     addresses = cfg.addresses
+    tls = (
+        InternalTls("internal-tls", cfg=cfg, config=settings, opts=opts)
+        if cfg.internal_tls_on
+        else None
+    )
 
     ingress = IngressController(
         "ingress",
@@ -51,6 +57,7 @@ def deploy(cfg: StackConfig | None = None) -> None:
         charts_dir=cfg.charts_dir,
         network=network,
         route_namespaces=[names.STORAGE_NAMESPACE, names.DREMIO_NAMESPACE],
+        tls=tls,
         opts=opts,
     )
     store = ObjectStore(
@@ -61,6 +68,7 @@ def deploy(cfg: StackConfig | None = None) -> None:
         console_url=ingress.url(hosts.console),
         network=network,
         addresses=addresses,
+        tls=tls,
         opts=opts,
     )
     spark = SparkPlatform(
@@ -70,16 +78,16 @@ def deploy(cfg: StackConfig | None = None) -> None:
         charts_dir=cfg.charts_dir,
         s3=credentials.spark,
         network=network,
+        tls=tls,
         opts=opts,
     )
     query_namespace = kube.namespace(
         names.DREMIO_NAMESPACE, "query-engine", "restricted", opts or pulumi.ResourceOptions()
     )
-    network.default_deny(
-        flows.QUERY,
-        "query-engine",
-        pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[query_namespace])),
+    in_query = pulumi.ResourceOptions.merge(
+        opts, pulumi.ResourceOptions(depends_on=[query_namespace])
     )
+    network.default_deny(flows.QUERY, "query-engine", in_query)
     zookeeper = ZooKeeper(
         "zookeeper",
         cfg=cfg.zookeeper,
@@ -101,6 +109,7 @@ def deploy(cfg: StackConfig | None = None) -> None:
         s3=credentials.dremio,
         network=network,
         client_url=addresses.dremio_client_url(),
+        trust=tls.trust(names.DREMIO_NAMESPACE, in_query) if tls else None,
         opts=opts,
     )
     bootstrap = DremioBootstrap(
@@ -117,6 +126,7 @@ def deploy(cfg: StackConfig | None = None) -> None:
         image_pull_policy=cfg.images.pull_policy,
         network=network,
         dremio_url=addresses.dremio_client_url(),
+        store_tls=addresses.minio_tls,
         opts=opts,
     )
     Pipeline(

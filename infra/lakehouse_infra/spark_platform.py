@@ -18,6 +18,7 @@ from lakehouse_infra import helm
 from lakehouse_infra import k8s as kube
 from lakehouse_infra.credentials import Credential
 from lakehouse_infra.network import Network
+from lakehouse_infra.tls import InternalTls
 
 COMPONENT = "spark"
 
@@ -34,6 +35,7 @@ class SparkPlatform(pulumi.ComponentResource):
         charts_dir: str | None,
         s3: Credential,
         network: Network,
+        tls: InternalTls | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:spark:SparkPlatform", name, None, opts)
@@ -144,7 +146,10 @@ class SparkPlatform(pulumi.ComponentResource):
         )
         # What a SparkApplication needs before it is declared: the CRDs, the credentials
         # and the right to hold the Lease.
+        # TLS inside the cluster: the truststore the drivers and executors mount.
+        trust = tls.trust(cfg.jobs_namespace, in_jobs).resources if tls else []
         self.ready: list[pulumi.Resource] = [
+            *trust,
             self.release,
             self.secret,
             self.lease_role,

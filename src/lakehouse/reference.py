@@ -29,6 +29,8 @@ SECRET_MEANINGS = {
     "dremioS3SecretKey": "Dremio's S3 secret key (`lakehouse-dremio`: read on the lake, "
     "read-write on dremio/)",
     "dremioAdminPassword": "the password of Dremio's admin user (dremio.adminUser)",
+    "internalTlsSeed": "the seed the stack's own CA (for TLS inside the cluster) is derived "
+    "from; a new seed means a new CA",
 }
 
 HEADER = """\

@@ -105,7 +105,8 @@ def test_provisioning_job_creates_bucket_versioning_and_users(rendering: Renderi
     job = rendering.find("Job", "minio-provision", NS)
     template = job["spec"]["template"]
     env = {e["name"]: e for e in template["spec"]["containers"][0]["env"]}
-    assert env["MINIO_URL"]["value"] == "http://minio.lakehouse-storage.svc.cluster.local:9000"
+    scheme = "https" if rendering.stack == "prod" else "http"  # TLS inside the cluster in prod
+    assert env["MINIO_URL"]["value"] == f"{scheme}://minio.lakehouse-storage.svc.cluster.local:9000"
     # A rotated password changes the pod template, which replaces the Job: it runs again.
     assert re.fullmatch(
         r"[0-9a-f]{16}", template["metadata"]["annotations"]["lakehouse.dev/credentials-hash"]

@@ -57,10 +57,12 @@ def test_stack_schedules_the_pipeline_wired_to_the_platform(rendering: Rendering
     assert scheduled["spec"]["suspend"] is (rendering.stack == "dev")
     template = scheduled["spec"]["template"]
     assert template["driver"]["serviceAccount"] == "lakehouse-spark"
+    scheme = "https" if rendering.stack == "prod" else "http"  # TLS inside the cluster in prod
     assert (
         template["hadoopConf"]["fs.s3a.endpoint"]
-        == "http://minio.lakehouse-storage.svc.cluster.local:9000"
+        == f"{scheme}://minio.lakehouse-storage.svc.cluster.local:9000"
     )
+    assert template["hadoopConf"]["fs.s3a.connection.ssl.enabled"] == str(scheme == "https").lower()
     secret = template["driver"]["env"][0]["valueFrom"]["secretKeyRef"]["name"]
     rendering.find("Secret", secret, JOBS_NS)
     expected = (

@@ -138,3 +138,12 @@ def test_an_image_built_on_another_of_ours_is_rebuilt_when_that_one_changes(
     marker.write_text("context:recipe-2")  # only the recipe changed
     assert images._stamp_of(base_arg) not in ("", first)
     assert images._stamp_of("docker.io/library/debian:bookworm") == ""
+
+
+def test_the_beds_dns_pods_are_what_the_stacks_policies_let_pods_reach() -> None:
+    from lakehouse_core.network import CLUSTER_DNS
+
+    [deployment] = [o for o in addons.coredns() if o["kind"] == "Deployment"]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert CLUSTER_DNS.selector.items() <= labels.items()
+    assert CLUSTER_DNS.namespace == "dns" and deployment["metadata"]["namespace"] == "kube-system"

@@ -203,3 +203,35 @@ def test_version() -> None:
 
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"lakehouse {version('lakehouse')}"
+
+
+ISSUER = """\
+config:
+  lakehouse:environment: dev
+  lakehouse:kubeContext: kind-lakehouse
+  lakehouse:internalTls:
+    enabled: true
+    issuer: corp-ca
+    caFile: /etc/corp-ca.pem
+"""
+
+
+@pytest.mark.parametrize("installed", [False, True])
+def test_an_issuer_without_cert_manager_stops_up_before_pulumi(
+    stack_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, installed: bool
+) -> None:
+    from lakehouse.ops.cluster import Cluster
+
+    (stack_dir / "Pulumi.dev.yaml").write_text(ISSUER)
+    monkeypatch.setattr(Cluster, "__init__", lambda self, context: None)
+    monkeypatch.setattr(Cluster, "has_crd", lambda self, name: installed)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pulumi: what stops the run when allowed
+    result = runner.invoke(app, ["up", "--stack", "dev"])
+    if installed:
+        one_error(result, "`pulumi` is not installed")  # past the check, at the next step
+    else:
+        one_error(
+            result,
+            "lakehouse:internalTls.issuer names a cert-manager issuer",
+            "no certificates.cert-manager.io",
+        )

@@ -99,6 +99,19 @@ class Cluster:
         client.VersionApi().get_code(_request_timeout=10)
 
     @_api_call
+    def has_crd(self, name: str) -> bool:
+        """Whether the API serves a CustomResourceDefinition (``certificates.cert-manager.io``)."""
+        from kubernetes import client
+
+        try:
+            client.ApiextensionsV1Api().read_custom_resource_definition(name, _request_timeout=10)
+        except client.ApiException as err:
+            if err.status == 404:
+                return False
+            raise
+        return True
+
+    @_api_call
     def secret(self, namespace: str, name: str) -> dict[str, str]:
         obj = self.core.read_namespaced_secret(name, namespace)
         return {k: base64.b64decode(v).decode() for k, v in (obj.data or {}).items()}

@@ -87,6 +87,29 @@ def select_stack(stack: str, cfg: StackConfig | None = None, root: Path | None =
     )
 
 
+CERT_MANAGER_CRD = "certificates.cert-manager.io"
+
+
+def check_cluster_prerequisites(cfg: StackConfig) -> None:
+    """What the settings need of the cluster, checked before anything is deployed: a named
+    cert-manager issuer needs cert-manager's CRDs."""
+    from lakehouse.ops.cluster import Cluster
+    from lakehouse_core.stack_config import ConfigError
+
+    keys = []
+    if cfg.internal_tls_on and cfg.internal_tls.issuer:
+        keys.append("internalTls.issuer")
+    if cfg.ingress.tls.enabled and cfg.ingress.tls.cluster_issuer:
+        keys.append("ingress.tls.clusterIssuer")
+    if keys and not Cluster(cfg.kube_context).has_crd(CERT_MANAGER_CRD):
+        raise ConfigError(
+            f"lakehouse:{' and lakehouse:'.join(keys)} names a cert-manager issuer, but the "
+            f"cluster serves no {CERT_MANAGER_CRD}: cert-manager is not installed",
+            hint="install cert-manager (https://cert-manager.io/docs/installation/) and its "
+            "issuer first, or remove the issuer: the stack then signs with a CA of its own",
+        )
+
+
 def run(
     action: Action, stack: str, log: Callable[[str], None] = print, *, color: bool = False
 ) -> dict[str, Any]:
@@ -99,6 +122,8 @@ def run(
     from lakehouse.ops.stacks import load_stack_config
 
     cfg = load_stack_config(stack)  # a bad value stops here, before Pulumi runs
+    if action in (Action.UP, Action.PREVIEW):
+        check_cluster_prerequisites(cfg)
     target = select_stack(stack, cfg)
     colors = "always" if color else "never"
     try:

@@ -91,7 +91,9 @@ def coredns() -> list[dict[str, Any]]:
                 "replicas": 1,
                 "selector": {"matchLabels": _labels(name)},
                 "template": {
-                    "metadata": {"labels": _labels(name)},
+                    # k8s-app: kube-dns, as kubeadm and kind label CoreDNS: what the stacks'
+                    # NetworkPolicies allow DNS to.
+                    "metadata": {"labels": {**_labels(name), "k8s-app": "kube-dns"}},
                     "spec": {
                         "serviceAccountName": name,
                         "dnsPolicy": "Default",

@@ -106,6 +106,7 @@ def check_distributed_storage() -> None:
         endpoint_override=site.get("fs.s3a.endpoint"),
         scheme="https" if secure else "http",
         region="us-east-1",
+        tls_ca_file_path=os.environ.get("SSL_CERT_FILE") if secure else None,
     )
     with fs.open_output_stream(f"{target}/double/started-at") as out:
         out.write(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()).encode())

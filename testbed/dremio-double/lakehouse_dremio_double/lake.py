@@ -9,6 +9,7 @@ INTEGER, complex types it drops left out).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,9 @@ class SourceFiles:
                 region="us-east-1",
                 connect_timeout=5,
                 request_timeout=30,
+                # TLS inside the cluster: the stack's CA, as OpenSSL's variable names it
+                # (delta-rs reads the same variable).
+                tls_ca_file_path=os.environ.get("SSL_CERT_FILE") if self.secure else None,
             )
         return self._fs
 
@@ -116,7 +120,7 @@ class SourceFiles:
             "AWS_ACCESS_KEY_ID": self.access_key,
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
             "AWS_REGION": "us-east-1",
-            "AWS_ALLOW_HTTP": "true",
+            "AWS_ALLOW_HTTP": str(not self.secure).lower(),
         }
         table = DeltaTable(
             f"s3://{self.key(path)}", version=snapshot.version, storage_options=options
