@@ -29,7 +29,10 @@ from lakehouse_bed.daemons import cmdline
 from lakehouse_bed.layout import Layout
 from lakehouse_core.paths import REPO_ROOT
 
-RESULTS = REPO_ROOT / "bench" / "cluster-test.json"
+# `make cluster-test-tls`: the same journey with TLS inside the cluster (MinIO over TLS,
+# every consumer trusting the stack's own CA), as prod deploys it.
+TLS = os.environ.get("LAKEHOUSE_BED_TLS") == "1"
+RESULTS = REPO_ROOT / "bench" / ("cluster-test-tls.json" if TLS else "cluster-test.json")
 
 
 def password(prefix: str = "") -> str:
@@ -89,6 +92,7 @@ class Bed:
     timeline: Timeline
     secrets: dict[str, str]
     facts: dict[str, Any] = field(default_factory=dict)
+    tls: bool = TLS  # MinIO serves TLS inside the cluster (make cluster-test-tls)
 
     def run(
         self, *command: str, check: bool = True, timeout: float = 1800, cwd: Path | None = None
@@ -144,6 +148,13 @@ def the_bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
     # The stack files, copied (the test sets secrets in them); the program stays where it is.
     for name in ("Pulumi.yaml", "Pulumi.dev.yaml"):
         shutil.copy2(REPO_ROOT / name, stack_dir / name)
+    if TLS:
+        import yaml
+
+        stack_file = stack_dir / "Pulumi.dev.yaml"
+        data = yaml.safe_load(stack_file.read_text())
+        data["config"]["lakehouse:internalTls"] = {"enabled": True}
+        stack_file.write_text(yaml.safe_dump(data, sort_keys=False))
     (stack_dir / "infra").symlink_to(REPO_ROOT / "infra")
     env = {
         "LAKEHOUSE_STACK_DIR": str(stack_dir),
@@ -156,6 +167,7 @@ def the_bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
     (work / "home").mkdir()
     the = Bed(lay, stack_dir, env, timeline, {})
     the.facts["build_seconds_before_the_timeline"] = round(build_seconds)
+    the.facts["tls_inside_the_cluster"] = TLS
     _ACTIVE.append(the)
     try:
         bed.create(lambda m: print(m, flush=True), lay)

@@ -74,10 +74,12 @@ def mc(the: Bed, steps: dict[str, str], user: str, secret: str, name: str) -> Mc
                         "/bin/sh",
                         "-c",
                         'printf "%s\\n%s\\n" "$U" "$S" | mc alias set --api S3v4 lake '
-                        f"{names.DEFAULT_ADDRESSES.minio_endpoint()} >/dev/null && {script}",
+                        f"{addresses(the).minio_endpoint()} >/dev/null && {script}",
                     ],
                     "env": [
                         {"name": "HOME", "value": "/tmp"},
+                        # mc's config folder, where it finds the CAs it trusts (TLS on).
+                        {"name": "MC_CONFIG_DIR", "value": "/tmp/.mc"},
                         {"name": "U", "valueFrom": secret_ref("user")},
                         {"name": "S", "valueFrom": secret_ref("secret")},
                     ],
@@ -85,8 +87,18 @@ def mc(the: Bed, steps: dict[str, str], user: str, secret: str, name: str) -> Mc
                         "allowPrivilegeEscalation": False,
                         "capabilities": {"drop": ["ALL"]},
                     },
+                    **(
+                        {"volumeMounts": [{"name": "ca", "mountPath": "/tmp/.mc/certs/CAs"}]}
+                        if the.tls
+                        else {}
+                    ),
                 }
             ],
+            **(
+                {"volumes": [{"name": "ca", "configMap": {"name": names.CA_BUNDLE}}]}
+                if the.tls
+                else {}
+            ),
         },
     }
     the.kubectl("-n", STORAGE, "delete", "pod", name, "--ignore-not-found")
@@ -104,6 +116,18 @@ def mc(the: Bed, steps: dict[str, str], user: str, secret: str, name: str) -> Mc
     status = {m[0]: int(m[1]) for m in re.findall(r"^STATUS (\S+) (\d+)$", out, re.M)}
     assert set(status) == set(steps), f"mc pod {name} ({phase}) did not run every step:\n{out}"
     return McResult(out, status)
+
+
+def addresses(the: Bed) -> names.ClusterAddresses:
+    """The dev stack's in-cluster addresses, as this run of the bed deploys it."""
+    return names.ClusterAddresses(minio_tls=the.tls)
+
+
+def ca_pem(the: Bed) -> str:
+    """The CA the stack's consumers trust (TLS on), from its ConfigMap."""
+    return str(
+        the.kubectl_json("-n", STORAGE, "get", "configmap", names.CA_BUNDLE)["data"]["ca.crt"]
+    )
 
 
 def root_has(the: Bed, keys: list[str], name: str) -> dict[str, bool]:
@@ -369,3 +393,23 @@ def service_ip(the: Bed, namespace: str, service: str) -> str:
 
 def pod_ip(the: Bed, namespace: str, pod: str) -> str:
     return the.kubectl("-n", namespace, "get", "pod", pod, "-o", "jsonpath={.status.podIP}")
+
+
+def tls_issuer(the: Bed, host: str, port: int, ca_file: Path | None) -> str:
+    """The issuer's common name of the certificate ``host:port`` presents, verified
+    against ``ca_file`` (or the system's CAs when None): an error text when it fails."""
+    import sys
+
+    code = (
+        "import socket, ssl, sys\n"
+        "ctx = ssl.create_default_context(cafile=sys.argv[3] or None)\n"
+        "try:\n"
+        "    with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10) as s:\n"
+        "        with ctx.wrap_socket(s, server_hostname=sys.argv[1]) as t:\n"
+        "            issuer = dict(x[0] for x in t.getpeercert()['issuer'])\n"
+        "            print('issuer:', issuer['commonName'])\n"
+        "except (ssl.SSLError, OSError) as err:\n"
+        "    print('refused:', type(err).__name__)\n"
+    )
+    out = the.run(sys.executable, "-c", code, host, str(port), str(ca_file or ""))
+    return out.strip().splitlines()[-1]

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from lakehouse_bed import bed
 from lakehouse_core import names, versions
 from lakehouse_core import network as flows
 from lakehouse_core.gold import GOLD_TABLES
@@ -26,6 +27,8 @@ from tests.integration.oracle import assert_same_rows
 from .conftest import Bed, password
 from .probes import (
     LeaseWatch,
+    addresses,
+    ca_pem,
     connects,
     flight_handshake,
     gold_rows,
@@ -36,6 +39,7 @@ from .probes import (
     root_has,
     secret_hits,
     service_ip,
+    tls_issuer,
 )
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(7200)]
@@ -222,6 +226,22 @@ def test_05_every_ingress_has_an_address_and_routes_to_its_own_backend(the_bed: 
         the_bed.secrets["dremioAdminPassword"],
     )
     assert token == "authorization Bearer ", token
+    if the_bed.tls:
+        # MinIO serves TLS inside the cluster with the stack's own CA: verified against
+        # that CA it passes, against the machine's CAs it is refused; Traefik (above) and
+        # the jobs (later) reach it only through that CA.
+        ip = service_ip(the_bed, STORAGE, names.MINIO)
+        service = addresses(the_bed).service(names.MINIO, STORAGE)
+        hosts = the_bed.lay.hosts_file.read_text()
+        if service not in hosts:
+            the_bed.lay.hosts_file.write_text(f"{hosts}{ip} {service}\n")
+        ca_file = the_bed.lay.config / "lakehouse-ca.pem"
+        ca_file.write_text(ca_pem(the_bed))
+        trusted = tls_issuer(the_bed, service, names.MINIO_API_PORT, ca_file)
+        untrusted = tls_issuer(the_bed, service, names.MINIO_API_PORT, None)
+        assert trusted == "issuer: lakehouse internal CA", trusted
+        assert untrusted == "refused: SSLCertVerificationError", untrusted
+        the_bed.facts["minio_tls"] = {"with the stack's CA": trusted, "without": untrusted}
 
 
 def test_06_pipeline_runs_through_the_operator_and_matches_the_oracle(the_bed: Bed) -> None:
@@ -261,31 +281,64 @@ def test_06_pipeline_runs_through_the_operator_and_matches_the_oracle(the_bed: B
     the_bed.facts["gold_counts"] = counts
 
 
-def oracle_gold(the: Bed) -> dict[str, list[dict[str, Any]]]:
-    """The integration tests' oracle of the same landing files, as Dremio shows values."""
-    import base64
-    import tempfile
-    from pathlib import Path
+ORACLE = """
+import os, sys, tempfile
+from pathlib import Path
+import pyarrow as pa, pyarrow.parquet as pq
+from lakehouse.s3 import ObjectStore, S3Endpoint
+from lakehouse_core.catalog import CATALOG
+from lakehouse_core.gold import GOLD_TABLES
+from tests.integration.oracle import Oracle, as_dremio_shows
+url, out = sys.argv[1], Path(sys.argv[2])
+endpoint = S3Endpoint(url, os.environ["ORACLE_ACCESS_KEY"], os.environ["ORACLE_SECRET_KEY"])
+oracle = Oracle(ObjectStore(endpoint, "lakehouse"), CATALOG, Path(tempfile.mkdtemp()))
+oracle.register_silver()
+for table in GOLD_TABLES:
+    rows = [as_dremio_shows(r) for r in oracle.gold(table.name)]
+    pq.write_table(pa.Table.from_pylist(rows), out / f"{table.name}.parquet")
+"""
 
-    from lakehouse.s3 import ObjectStore, S3Endpoint
-    from lakehouse_bed import netns
-    from lakehouse_core.catalog import CATALOG
-    from tests.integration.oracle import Oracle, as_dremio_shows
+
+def oracle_gold(the: Bed) -> dict[str, list[dict[str, Any]]]:
+    """The integration tests' oracle of the same landing files, as Dremio shows values.
+
+    It runs inside the bed and reads MinIO by its Service name, as the jobs do (over TLS
+    in a TLS run, trusting the stack's CA): the bed's hosts file maps the name to the
+    Service's address, which is what cluster DNS would answer.
+    """
+    import base64
+
+    import pyarrow.parquet as pq
+
+    from lakehouse_core.paths import REPO_ROOT
 
     ip = the.kubectl("-n", STORAGE, "get", "svc", "minio", "-o", "jsonpath={.spec.clusterIP}")
+    service = addresses(the).service(names.MINIO, STORAGE)
+    hosts = the.lay.hosts_file.read_text()
+    if service not in hosts:
+        the.lay.hosts_file.write_text(f"{hosts}{ip} {service}\n")
     secret = the.kubectl_json("-n", JOBS, "get", "secret", names.SPARK_S3_SECRET)
-    data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
-    endpoint = S3Endpoint(
-        f"http://{ip}:9000", data[names.ACCESS_KEY_ENV], data[names.SECRET_KEY_ENV]
+    keys = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    env = {
+        "ORACLE_ACCESS_KEY": keys[names.ACCESS_KEY_ENV],
+        "ORACLE_SECRET_KEY": keys[names.SECRET_KEY_ENV],
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    if the.tls:
+        ca_file = the.lay.config / "lakehouse-ca.pem"
+        ca_file.write_text(ca_pem(the))
+        env |= {"AWS_CA_BUNDLE": str(ca_file), "SSL_CERT_FILE": str(ca_file)}
+    out = the.lay.config / "oracle-gold"
+    out.mkdir(exist_ok=True)
+    result = bed.run_inside(
+        [sys.executable, "-c", ORACLE, addresses(the).minio_endpoint(), str(out)],
+        env={**the.env, **env},
+        check=False,
+        timeout=900,
+        lay=the.lay,
     )
-
-    def compute() -> dict[str, list[dict[str, Any]]]:
-        store = ObjectStore(endpoint, "lakehouse")
-        oracle = Oracle(store, CATALOG, Path(tempfile.mkdtemp(prefix="bed-oracle-")))
-        oracle.register_silver()
-        return {t.name: [as_dremio_shows(r) for r in oracle.gold(t.name)] for t in GOLD_TABLES}
-
-    return netns.run_in(compute)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {t.name: pq.read_table(out / f"{t.name}.parquet").to_pylist() for t in GOLD_TABLES}
 
 
 def wait_for_application(the: Bed, name: str, within: float) -> str:
