@@ -147,3 +147,14 @@ def test_the_beds_dns_pods_are_what_the_stacks_policies_let_pods_reach() -> None
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert CLUSTER_DNS.selector.items() <= labels.items()
     assert CLUSTER_DNS.namespace == "dns" and deployment["metadata"]["namespace"] == "kube-system"
+
+
+def test_the_beds_dns_serves_on_the_port_the_stacks_policies_allow() -> None:
+    from lakehouse_core.network import DNS_PORTS
+
+    [deployment] = [o for o in addons.coredns() if o["kind"] == "Deployment"]
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert {(p["containerPort"], p["protocol"]) for p in container["ports"]} == {
+        (p.number, p.protocol) for p in DNS_PORTS
+    }
+    assert addons.COREFILE.startswith(".:53 {")

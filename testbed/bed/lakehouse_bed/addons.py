@@ -18,8 +18,11 @@ LOCAL_PATH_IMAGE = (
     f"lakehouse.local/bed/local-path-provisioner:{versions.LOCAL_PATH_PROVISIONER_VERSION}"
 )
 
+# CoreDNS serves on port 53 itself, as on kind and kubeadm clusters (NetworkPolicies name
+# the pod's port, after the Service's translation): non-root, allowed to bind below 1024 by
+# the pod's own (namespaced, safe) sysctl.
 COREFILE = """\
-.:1053 {
+.:53 {
     errors
     health :8080
     ready :8181
@@ -98,6 +101,11 @@ def coredns() -> list[dict[str, Any]]:
                         "serviceAccountName": name,
                         "dnsPolicy": "Default",
                         "priorityClassName": "system-cluster-critical",
+                        "securityContext": {
+                            "sysctls": [
+                                {"name": "net.ipv4.ip_unprivileged_port_start", "value": "53"}
+                            ]
+                        },
                         "containers": [
                             {
                                 "name": name,
@@ -105,8 +113,8 @@ def coredns() -> list[dict[str, Any]]:
                                 "imagePullPolicy": "Never",
                                 "args": ["-conf", "/etc/coredns/Corefile"],
                                 "ports": [
-                                    {"name": "dns", "containerPort": 1053, "protocol": "UDP"},
-                                    {"name": "dns-tcp", "containerPort": 1053, "protocol": "TCP"},
+                                    {"name": "dns", "containerPort": 53, "protocol": "UDP"},
+                                    {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
                                 ],
                                 "resources": {
                                     "requests": {"cpu": "50m", "memory": "32Mi"},
