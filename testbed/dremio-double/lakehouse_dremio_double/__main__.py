@@ -72,17 +72,23 @@ def dist_path() -> str | None:
 
 
 def wait_for_zookeeper(connect: str, timeout: float = 600) -> None:
-    """Dremio does not serve before its ZooKeeper answers; neither does the double."""
+    """Dremio does not serve before its ZooKeeper serves a session; neither does the double.
+
+    A member serves once ``srvr`` reports its mode (the four-letter word the stacks allow;
+    Dremio itself opens a Curator session, which a member answers only then)."""
     deadline = time.monotonic() + timeout
     hosts = [h.rsplit(":", 1) for h in connect.split(",") if h]
     while True:
         for host, port in hosts:
             try:
                 with socket.create_connection((host, int(port)), timeout=3) as conn:
-                    conn.sendall(b"ruok")
-                    if conn.recv(4) == b"imok":
-                        log(f"ZooKeeper {host}:{port} is ok")
-                        return
+                    conn.sendall(b"srvr")
+                    answer = b""
+                    while chunk := conn.recv(4096):
+                        answer += chunk
+                if b"\nMode: " in answer:
+                    log(f"ZooKeeper {host}:{port} serves")
+                    return
             except OSError:
                 pass
         if time.monotonic() > deadline:
