@@ -8,7 +8,7 @@ Each route is an Ingress owned by this component.
 
 Its permissions are the component's own, not the chart's: the chart's ClusterRole reads
 every Secret of the cluster (MinIO's root, Dremio's admin, the Spark keys). Traefik here
-reads IngressClasses cluster-wide and everything else (Ingresses, Services, endpoints,
+reads IngressClasses and nodes cluster-wide, everything else (Ingresses, Services, endpoints,
 the TLS Secrets) only in the namespaces that hold routes; its Kubernetes CRD provider is
 on only when a route has an allowlist (a Middleware).
 """
@@ -111,7 +111,7 @@ class IngressController(pulumi.ComponentResource):
     def _rbac(
         self, namespace: str, route_namespaces: list[str], opts: pulumi.ResourceOptions
     ) -> list[pulumi.Resource]:
-        """IngressClasses cluster-wide; the rest in the namespaces that hold routes."""
+        """IngressClasses and nodes cluster-wide; the rest in the namespaces that hold routes."""
         subject = {"kind": "ServiceAccount", "name": TRAEFIK_ACCOUNT, "namespace": namespace}
         read = ["get", "list", "watch"]
         made: list[pulumi.Resource] = []
@@ -125,7 +125,10 @@ class IngressController(pulumi.ComponentResource):
                         "apiGroups": ["networking.k8s.io"],
                         "resources": ["ingressclasses"],
                         "verbs": read,
-                    }
+                    },
+                    # Traefik's ingress provider watches nodes (cluster-scoped; no secrets),
+                    # and waits for that watch before it serves any route.
+                    {"apiGroups": [""], "resources": ["nodes"], "verbs": read},
                 ],
                 opts=opts,
             )

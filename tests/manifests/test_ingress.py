@@ -124,6 +124,7 @@ def test_traefik_reads_secrets_only_where_routes_are(rendering: Rendering) -> No
     assert cluster_rules == [
         {"apiGroups": ["networking.k8s.io"], "resources": ["ingressclasses"],
          "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
     ]  # fmt: skip
     roles = {
         r["metadata"]["namespace"]: r
