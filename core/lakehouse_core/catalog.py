@@ -30,6 +30,8 @@ LANDING_PREFIX = "landing"
 DELTA_PREFIX = "deltalake"
 SYSTEM_PREFIX = f"{DELTA_PREFIX}/_system"
 DREMIO_DIST_PREFIX = "dremio"
+# Every Spark application's event log (the history server reads it; MinIO expires it).
+SPARK_EVENTS_PREFIX = "spark-events"
 # The Dremio source that exposes the bucket; tables appear as lake.<bucket>.deltalake.<layer>.<t>
 DREMIO_SOURCE_NAME = "lake"
 

@@ -48,9 +48,19 @@ ZOOKEEPER = "zk"  # StatefulSet and client Service
 ZOOKEEPER_HEADLESS = "zk-hs"
 ZOOKEEPER_CLIENT_PORT = 2181
 ZOOKEEPER_UID = 1000
+ZOOKEEPER_METRICS_PORT = 7000  # its Prometheus metrics provider
 
 # --- Spark -----------------------------------------------------------------------------------
 SPARK_UID = 185  # the apache/spark image's user
+# The Spark History Server: reads the applications' event logs as a read-only MinIO user.
+SPARK_HISTORY = "spark-history"  # Deployment, Service
+SPARK_HISTORY_PORT = 18080
+HISTORY_S3_USER = "lakehouse-history"
+HISTORY_S3_SECRET = "lakehouse-history-s3"  # noqa: S105 (a Secret's name)
+# MinIO's metrics need a bearer token signed with a user's key: a user for that alone.
+METRICS_S3_USER = "lakehouse-metrics"
+MINIO_METRICS_TOKEN_SECRET = "minio-metrics-token"  # noqa: S105 (a Secret's name)
+SPARK_UI_PORT = 4040  # a running driver's web UI (and its Prometheus metrics)
 # Executors never call the API: their own service account, with no token and no role.
 SPARK_EXECUTOR_SERVICE_ACCOUNT = "lakehouse-spark-executor"
 SPARK_S3_SECRET = "lakehouse-spark-s3"  # noqa: S105 (a Secret's name, in the jobs namespace)
@@ -64,6 +74,17 @@ LEASE_HOLDER_ENV = "LAKEHOUSE_LEASE_HOLDER"
 # A job prints each batch result once as a JSON line after this prefix; the CLI reads them
 # from the driver's log to show the same summary for a cluster run as for a local one.
 JOB_RESULT_PREFIX = "LAKEHOUSE-RESULT "
+# Where a driver pushes the pipeline's figures (a Prometheus Pushgateway), and whether it
+# logs JSON lines.
+PUSHGATEWAY_ENV = "LAKEHOUSE_PUSHGATEWAY"
+LOG_FORMAT_ENV = "LAKEHOUSE_LOG_FORMAT"
+MONITORING_NAMESPACE = "lakehouse-monitoring"
+PUSHGATEWAY = "pushgateway"  # Deployment and Service, in the monitoring namespace
+PUSHGATEWAY_PORT = 9091
+PROMETHEUS = "prometheus"
+PROMETHEUS_PORT = 9090
+# Dremio's metrics endpoint (its internal web-admin server, bound to all addresses here).
+DREMIO_METRICS_PORT = 9010
 
 # --- secrets a stack may set (`pulumi config set --secret lakehouse:<key>`) ----------------
 SECRET_CONFIG_KEYS = (
@@ -71,6 +92,8 @@ SECRET_CONFIG_KEYS = (
     "sparkS3SecretKey",
     "dremioS3SecretKey",
     "dremioAdminPassword",
+    "historyS3SecretKey",  # the Spark History Server's MinIO user (only on spark-events/)
+    "metricsS3SecretKey",  # the MinIO user whose token reads MinIO's Prometheus metrics
     "internalTlsSeed",  # the stack's own CA for TLS inside the cluster is derived from it
 )
 # Where the consumers of in-cluster TLS find what they trust (a ConfigMap with the CA's
@@ -121,6 +144,10 @@ class ClusterAddresses:
         return ",".join(
             f"{ZOOKEEPER}-{i}.{headless}:{ZOOKEEPER_CLIENT_PORT}" for i in range(replicas)
         )
+
+
+def pushgateway_url(addresses: ClusterAddresses) -> str:
+    return f"http://{addresses.service(PUSHGATEWAY, MONITORING_NAMESPACE)}:{PUSHGATEWAY_PORT}"
 
 
 # The addresses of a stack with the defaults (the kubectl manifests are for kind).

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from lakehouse_core import names
 
 # Where a role's pods live: a fixed namespace, or one the stack configures.
-STORAGE, QUERY, JOBS, OPERATOR, INGRESS, DNS = (
+STORAGE, QUERY, JOBS, OPERATOR, INGRESS, MONITORING, SCRAPER, DNS = (
     "storage",
     "query",
     "jobs",
     "operator",
     "ingress",
+    "monitoring",
+    "scraper",  # where the Prometheus that scrapes the stack runs (its own, or the cluster's)
     "dns",
 )
 
@@ -59,7 +61,16 @@ SPARK_DRIVER = Role("spark-driver", JOBS, (("spark-role", "driver"),))
 SPARK_EXECUTOR = Role("spark-executor", JOBS, (("spark-role", "executor"),))
 # Every pod of the operator's namespace: the controller, the webhook, the chart's hooks.
 SPARK_OPERATOR = Role("spark-operator", OPERATOR)
+# The operator's controller alone (its metrics; the webhook's carry no application's).
+SPARK_OPERATOR_CONTROLLER = Role(
+    "spark-operator-controller", OPERATOR, ((COMPONENT, "controller"),)
+)
+SPARK_HISTORY = Role("spark-history", JOBS, ((APP, names.SPARK_HISTORY),))
 TRAEFIK = Role("traefik", INGRESS, ((APP, "traefik"),))
+# The stack's own Prometheus, or the cluster's (observability.prometheusNamespace): both
+# label their pods app.kubernetes.io/name=prometheus (the Prometheus operator does).
+PROMETHEUS = Role("prometheus", SCRAPER, ((APP, "prometheus"),))
+PUSHGATEWAY = Role("pushgateway", MONITORING, ((APP, names.PUSHGATEWAY),))
 CLUSTER_DNS = Role("cluster-dns", DNS, (("k8s-app", "kube-dns"),))
 API_SERVER = Role("api-server", cidr_setting="apiServerCidrs")
 INGRESS_CLIENTS = Role("ingress-clients", cidr_setting="ingressClientCidrs")
@@ -75,10 +86,13 @@ OWN_ROLES = (
     SPARK_DRIVER,
     SPARK_EXECUTOR,
     SPARK_OPERATOR,
+    SPARK_HISTORY,
     TRAEFIK,
+    PROMETHEUS,
+    PUSHGATEWAY,
 )
 # Namespaces the stack owns: each gets a default deny of ingress and egress.
-OWN_NAMESPACES = (STORAGE, QUERY, JOBS, OPERATOR, INGRESS)
+OWN_NAMESPACES = (STORAGE, QUERY, JOBS, OPERATOR, INGRESS, MONITORING)
 
 
 @dataclass(frozen=True)
@@ -107,6 +121,11 @@ SPARK_DRIVER_PORTS = tcp(7078, 7079)  # spark.driver.port, the driver's block ma
 SPARK_BLOCK_MANAGER = tcp(7079)  # every executor's block manager (Spark on Kubernetes)
 TRAEFIK_PORTS = tcp(8000, 8443)  # the chart's web and websecure entry points
 OPERATOR_WEBHOOK = tcp(9443)
+# Metrics endpoints (docs/observability.md).
+TRAEFIK_METRICS = tcp(9100)
+OPERATOR_METRICS = tcp(8080)  # the chart's prometheus.metrics.port
+ZOOKEEPER_METRICS = tcp(names.ZOOKEEPER_METRICS_PORT)
+DREMIO_METRICS = tcp(names.DREMIO_METRICS_PORT)
 
 FLOWS: tuple[Flow, ...] = (
     *(Flow(role, CLUSTER_DNS, DNS_PORTS, "service names") for role in OWN_ROLES),
@@ -148,6 +167,29 @@ FLOWS: tuple[Flow, ...] = (
         DREMIO_COORDINATOR,
         tcp(names.DREMIO_WEB_PORT, names.DREMIO_FLIGHT_PORT),
         "routes Dremio's UI, REST and Arrow Flight",
+    ),
+    # Observability (docs/observability.md).
+    Flow(SPARK_HISTORY, MINIO, S3, "reads the applications' event logs"),
+    Flow(TRAEFIK, SPARK_HISTORY, tcp(names.SPARK_HISTORY_PORT), "routes the history server"),
+    Flow(TRAEFIK, SPARK_DRIVER, tcp(names.SPARK_UI_PORT), "routes a running application's UI"),
+    Flow(TRAEFIK, PROMETHEUS, tcp(names.PROMETHEUS_PORT), "routes the stack's Prometheus"),
+    Flow(SPARK_DRIVER, PUSHGATEWAY, tcp(names.PUSHGATEWAY_PORT), "pushes the pipeline's figures"),
+    Flow(PROMETHEUS, API_SERVER, API_PORTS, "finds the running drivers (pod discovery)"),
+    Flow(PROMETHEUS, MINIO, S3, "MinIO's cluster and node metrics (bearer token)"),
+    Flow(PROMETHEUS, ZOOKEEPER, ZOOKEEPER_METRICS, "ZooKeeper's Prometheus provider"),
+    Flow(PROMETHEUS, DREMIO_COORDINATOR, DREMIO_METRICS, "Dremio's metrics endpoint"),
+    Flow(PROMETHEUS, DREMIO_EXECUTOR, DREMIO_METRICS, "Dremio's metrics endpoint"),
+    Flow(PROMETHEUS, SPARK_OPERATOR, OPERATOR_METRICS, "the operator's metrics"),
+    Flow(PROMETHEUS, TRAEFIK, TRAEFIK_METRICS, "Traefik's metrics"),
+    Flow(
+        PROMETHEUS, SPARK_DRIVER, tcp(names.SPARK_UI_PORT), "a driver's and its executors' metrics"
+    ),
+    Flow(PROMETHEUS, PUSHGATEWAY, tcp(names.PUSHGATEWAY_PORT), "the pipeline's figures"),
+    Flow(
+        API_SERVER,
+        PUSHGATEWAY,
+        tcp(names.PUSHGATEWAY_PORT),
+        "`lakehouse status` reads the last runs (the API server's service proxy)",
     ),
 )
 

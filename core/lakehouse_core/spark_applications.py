@@ -20,9 +20,11 @@ from lakehouse_core.catalog import (
     DEFAULT_RETAIN_HOURS,
     LAYER_CHOICES,
     MAINTENANCE_STEP,
+    SPARK_EVENTS_PREFIX,
     Layer,
 )
 from lakehouse_core.images import MAIN_APPLICATION_FILE, job_image_ref
+from lakehouse_core.scrape import SPARK_METRICS_NAMESPACE
 from lakehouse_core.stack_config import StackConfig
 
 # How long S3A keeps trying when the object store will not take a request. Hadoop's
@@ -56,6 +58,14 @@ class JobSettings:
     executor_service_account: str = names.SPARK_EXECUTOR_SERVICE_ACCOUNT
     # TLS inside the cluster: the JVMs trust the stack's CA (a truststore in the namespace).
     trust_cluster_ca: bool = False
+    # Every application writes its event log for the history server (under the bucket's
+    # spark-events/), and serves Prometheus metrics on its UI port while it runs.
+    event_log: bool = True
+    metrics: bool = True
+    # Where the driver pushes the pipeline's own figures (a Prometheus Pushgateway), if any:
+    # the dev stack's for the kubectl manifests (a driver that cannot reach it only warns).
+    pushgateway: str | None = names.pushgateway_url(names.DEFAULT_ADDRESSES)
+    json_logs: bool = False
     driver_cores: int = 1
     # The pods' CPU request, when less than their cores. The kubectl manifests are for kind
     # (the dev stack): a quarter core each, so the pipeline fits a laptop's node.
@@ -84,6 +94,12 @@ def job_settings(stack: StackConfig, image: str, managed_by: str = "pulumi") -> 
     return JobSettings(
         s3_endpoint=stack.addresses.minio_endpoint(),
         trust_cluster_ca=stack.internal_tls_on,
+        event_log=stack.observability.history_server,
+        metrics=stack.observability.metrics,
+        pushgateway=(
+            names.pushgateway_url(stack.addresses) if stack.observability.metrics else None
+        ),
+        json_logs=stack.observability.json_logs,
         namespace=spark.jobs_namespace,
         image=image,
         image_pull_policy=stack.images.pull_policy,
@@ -156,7 +172,38 @@ def _env(settings: JobSettings) -> list[dict[str, Any]]:
     ]
     if settings.lease_holder:
         env.append({"name": names.LEASE_HOLDER_ENV, "value": settings.lease_holder})
+    if settings.pushgateway:
+        env.append({"name": names.PUSHGATEWAY_ENV, "value": settings.pushgateway})
+    if settings.json_logs:
+        env.append({"name": names.LOG_FORMAT_ENV, "value": "json"})
     return env
+
+
+def observability_conf(settings: JobSettings) -> dict[str, str]:
+    """Spark's own settings for the event log (read by the history server) and for its
+    Prometheus endpoints on the UI port (``/metrics/prometheus`` for the driver's metrics,
+    ``/metrics/executors/prometheus`` for every executor's)."""
+    conf: dict[str, str] = {}
+    if settings.event_log:
+        conf |= {
+            "spark.eventLog.enabled": "true",
+            "spark.eventLog.dir": f"s3a://{settings.bucket}/{SPARK_EVENTS_PREFIX}/",
+            "spark.eventLog.rolling.enabled": "true",
+            "spark.eventLog.rolling.maxFileSize": "16m",
+        }
+    if settings.metrics:
+        servlet = "spark.metrics.conf.*.sink.prometheusServlet"
+        conf |= {
+            "spark.ui.prometheus.enabled": "true",
+            f"{servlet}.class": "org.apache.spark.metrics.sink.PrometheusServlet",
+            f"{servlet}.path": "/metrics/prometheus",
+            # The JVM's heap, GC and threads (Spark leaves this source off by default).
+            "spark.metrics.conf.*.source.jvm.class": "org.apache.spark.metrics.source.JvmSource",
+            # Stable metric names (the default namespace is the application's id).
+            "spark.metrics.namespace": SPARK_METRICS_NAMESPACE,
+            "spark.metrics.appStatusSource.enabled": "true",
+        }
+    return conf
 
 
 def _pod(name: str, settings: JobSettings, cores: int, memory: str) -> dict[str, Any]:
@@ -208,6 +255,10 @@ def application_spec(
         "sparkConf": {
             "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
             "spark.databricks.delta.snapshotPartitions": str(settings.shuffle_partitions),
+            # The UI is reachable through the ingress and has no login: it may show, but
+            # not kill, jobs and stages.
+            "spark.ui.killEnabled": "false",
+            **observability_conf(settings),
         },
         "hadoopConf": {
             "fs.s3a.endpoint": settings.s3_endpoint,

@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from lakehouse_core import names, versions
+from lakehouse_core import network as flows
 from lakehouse_core.catalog import DEFAULT_BUCKET, DEFAULT_RETAIN_HOURS
 from lakehouse_core.errors import LakehouseError
 from lakehouse_core.names import PROJECT, SECRET_CONFIG_KEYS
@@ -374,8 +375,14 @@ class Hosts(Section):
     """MinIO's console (an object browser)."""
     s3: str = "s3.localhost"
     """MinIO's S3 API, for uploads to landing/."""
+    spark_history: str = "spark-history.localhost"
+    """The Spark History Server: every application's UI, after it ended."""
+    spark_ui: str = "spark-ui.localhost"
+    """A running application's live UI, at <application>.<this domain>."""
+    prometheus: str = "prometheus.localhost"
+    """The stack's own Prometheus (observability.prometheus)."""
 
-    @field_validator("dremio", "flight", "console", "s3")
+    @field_validator("dremio", "flight", "console", "s3", "spark_history", "spark_ui", "prometheus")
     @classmethod
     def _host(cls, v: str) -> str:
         if not HOST_NAME.match(v):
@@ -411,14 +418,29 @@ class Allowlists(Section):
     """Dremio's UI and REST API."""
     flight: list[str] = []
     """Arrow Flight."""
+    spark_history: list[str] = []
+    """The Spark History Server (no login of its own: in prod its route exists only with
+    this list)."""
+    spark_ui: list[str] = []
+    """Running applications' UIs (no login: in prod their routes exist only with this list)."""
+    prometheus: list[str] = []
+    """The stack's own Prometheus (no login: in prod its route exists only with this list)."""
 
-    @field_validator("console", "s3", "dremio", "flight")
+    @field_validator("console", "s3", "dremio", "flight", "spark_history", "spark_ui", "prometheus")
     @classmethod
     def _cidrs(cls, v: list[str]) -> list[str]:
         return _valid_cidrs(v)
 
     def any(self) -> bool:
-        return bool(self.console or self.s3 or self.dremio or self.flight)
+        return bool(
+            self.console
+            or self.s3
+            or self.dremio
+            or self.flight
+            or self.spark_history
+            or self.spark_ui
+            or self.prometheus
+        )
 
 
 class IngressConfig(Section):
@@ -503,6 +525,53 @@ class NetworkConfig(Section):
         return _valid_cidrs(v)
 
 
+class ObservabilityConfig(Section):
+    """Seeing into the running lakehouse: UIs, metrics, dashboards (docs/observability.md)."""
+
+    history_server: bool = True
+    """Every application writes its event log under spark-events/; a Spark History Server
+    serves their UIs after they end."""
+    event_log_days: int = Field(default=14, ge=1)
+    """Days an event log is kept (the history server's cleaner deletes older ones)."""
+    live_ui: bool = True
+    """A route to each running application's UI (the operator's UI Service and Ingress)."""
+    metrics: bool = True
+    """A Prometheus endpoint on every component, and the pipeline's own figures."""
+    prometheus: bool | None = None
+    """A Prometheus of the stack's own that scrapes them (prometheus.localhost); unset: on
+    in dev unless prometheusOperator is on, off in prod."""
+    prometheus_operator: bool = False
+    """Declare PodMonitor objects for the cluster's Prometheus operator (its CRDs must
+    exist: `up` checks before deploying)."""
+    prometheus_namespace: str = "monitoring"
+    """With prometheusOperator: the namespace of the Prometheus that scrapes the stack (its
+    pods labelled app.kubernetes.io/name=prometheus); the NetworkPolicies admit it."""
+    dashboards: bool = True
+    """Grafana dashboards as ConfigMaps labelled grafana_dashboard: "1"."""
+    json_logs: bool = False
+    """The jobs log JSON lines (for fluent-bit or Vector) instead of text."""
+
+    @field_validator("prometheus_namespace")
+    @classmethod
+    def _namespace(cls, v: str) -> str:
+        if not DNS_LABEL.match(v) or len(v) > 63:
+            raise ValueError(f"'{v}' is not a valid Kubernetes name (lower-case, digits, '-')")
+        return v
+
+    @model_validator(mode="after")
+    def _one_scraper(self) -> ObservabilityConfig:
+        if self.prometheus and self.prometheus_operator:
+            raise ValueError(
+                "prometheus and prometheusOperator are both on: choose one scraper (the "
+                "stack's own Prometheus, or PodMonitors for the cluster's)"
+            )
+        if (self.prometheus or self.prometheus_operator) and not self.metrics:
+            raise ValueError(
+                "a scraper is on but metrics is off: turn metrics on, or the scraper off"
+            )
+        return self
+
+
 class InternalTlsConfig(Section):
     """TLS inside the cluster: MinIO serves its S3 API and its peers over TLS; Spark,
     Dremio, the provisioning Job and Traefik trust the CA (docs/security.md)."""
@@ -560,6 +629,8 @@ class StackConfig(Section):
     """Network segmentation."""
     internal_tls: InternalTlsConfig = InternalTlsConfig()
     """TLS inside the cluster."""
+    observability: ObservabilityConfig = ObservabilityConfig()
+    """UIs, metrics and dashboards."""
     cluster_domain: str = names.DEFAULT_CLUSTER_DOMAIN
     """The cluster's DNS domain (the kubelet's clusterDomain): Service names end in
     .svc.<domain>."""
@@ -599,6 +670,42 @@ class StackConfig(Section):
         return self
 
     @property
+    def own_prometheus(self) -> bool:
+        """Whether the stack runs its own Prometheus: as set, else in dev unless the
+        cluster's Prometheus operator scrapes the stack."""
+        obs = self.observability
+        wanted = obs.prometheus
+        if wanted is None:
+            wanted = self.environment == "dev" and not obs.prometheus_operator
+        return wanted and obs.metrics
+
+    @property
+    def monitors_on(self) -> bool:
+        """Whether the stack declares PodMonitors for the cluster's Prometheus operator."""
+        return self.observability.prometheus_operator and self.observability.metrics
+
+    @property
+    def role_namespaces(self) -> dict[str, str]:
+        """Where each role of ``lakehouse_core.network`` has its pods, in this stack."""
+        return {
+            flows.STORAGE: names.STORAGE_NAMESPACE,
+            flows.QUERY: names.DREMIO_NAMESPACE,
+            flows.JOBS: self.spark.jobs_namespace,
+            flows.OPERATOR: self.spark.operator_namespace,
+            flows.INGRESS: self.ingress.namespace,
+            flows.MONITORING: names.MONITORING_NAMESPACE,
+            flows.SCRAPER: self.scraper_namespace,
+            flows.DNS: self.network.dns_namespace,
+        }
+
+    @property
+    def scraper_namespace(self) -> str:
+        """Where the Prometheus that scrapes the stack runs."""
+        if self.own_prometheus:
+            return names.MONITORING_NAMESPACE
+        return self.observability.prometheus_namespace
+
+    @property
     def internal_tls_on(self) -> bool:
         """Whether MinIO serves TLS inside the cluster: as set, else only in prod."""
         if self.internal_tls.enabled is None:
@@ -609,6 +716,23 @@ class StackConfig(Section):
     def addresses(self) -> names.ClusterAddresses:
         """How the parts reach each other inside this stack's cluster."""
         return names.ClusterAddresses(domain=self.cluster_domain, minio_tls=self.internal_tls_on)
+
+    def ui_routed(self, allowlist: list[str]) -> bool:
+        """Whether a UI without a login of its own (the history server, live Spark UIs,
+        Prometheus) gets a route: always in dev; in prod only behind its allowlist (else
+        `kubectl port-forward` reaches it, docs/observability.md)."""
+        return self.environment == "dev" or bool(allowlist)
+
+    @property
+    def live_ui_routed(self) -> bool:
+        """Whether each running application's UI has a route (the operator's Ingress)."""
+        return self.observability.live_ui and self.ui_routed(self.ingress.allowlists.spark_ui)
+
+    def live_ui_url(self, application: str) -> str | None:
+        """Where a running application's UI is, if the stack routes it."""
+        if not self.live_ui_routed:
+            return None
+        return self.ingress.url(f"{application}.{self.ingress.hosts.spark_ui}")
 
     @property
     def console_exposed(self) -> bool:
@@ -634,6 +758,7 @@ SECTIONS = {
     "network": "network",
     "clusterDomain": "cluster_domain",
     "internalTls": "internal_tls",
+    "observability": "observability",
 }
 # Config namespaces of the providers the program uses: passed to them, not read here.
 PROVIDER_NAMESPACES = ("pulumi", "kubernetes", "random")

@@ -130,6 +130,11 @@ ZOOKEEPER_IMAGE = Image("zookeeper", "3.8.4-jre-17")
 # A tiny image for waiting on TCP ports in init containers:
 BUSYBOX_IMAGE = Image("busybox", "1.37.0")
 
+# Observability: the stack's own Prometheus (dev; prod scrapes with the cluster's) and the
+# Pushgateway the drivers push the pipeline's figures to (they end before a scrape).
+PROMETHEUS_IMAGE = Image("prom/prometheus", "v3.16.0")
+PUSHGATEWAY_IMAGE = Image("prom/pushgateway", "v1.11.5")
+
 SPARK_OPERATOR_CHART = HelmChart(
     "spark-operator", "2.5.2", "https://kubeflow.github.io/spark-operator"
 )
@@ -166,3 +171,8 @@ MC_GO_MODULE = "github.com/minio/mc"
 MC_IMAGE_GO_VERSION = "v0.0.0-20250813083541-7394ce0dd2a8"  # RELEASE.2025-08-13T08-35-41Z
 SPARK_OPERATOR_GO_VERSION = "v2.5.2"  # the spark-operator chart's appVersion
 TRAEFIK_GO_VERSION = "v3.7.11"  # the traefik chart's appVersion
+PROMETHEUS_GO_VERSION = "v0.316.0"  # Prometheus 3.16.0 (its Go module's numbering)
+# The monitoring.coreos.com CRDs the stack's PodMonitors are checked against (its module's
+# example/prometheus-operator-crd/).
+PROMETHEUS_OPERATOR_GO_VERSION = "v0.85.0"
+PUSHGATEWAY_GO_VERSION = "v1.11.5"

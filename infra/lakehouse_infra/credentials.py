@@ -48,6 +48,8 @@ class LakeCredentials:
     spark: Credential  # read-write on landing/ and deltalake/
     dremio: Credential  # read on the lake, read-write on dremio/ (distributed storage)
     dremio_admin: Credential  # Dremio's first (admin) user
+    history: Credential  # the Spark History Server: reads and cleans spark-events/
+    metrics: Credential  # MinIO's Prometheus metrics only (its token is derived from it)
 
     @classmethod
     def create(
@@ -69,6 +71,14 @@ class LakeCredentials:
             ),
             dremio_admin=Credential(
                 admin_user, _password(config, "dremioAdminPassword", "dremio-admin-password", opts)
+            ),
+            history=Credential(
+                names.HISTORY_S3_USER,
+                _password(config, "historyS3SecretKey", "history-s3-secret-key", opts),
+            ),
+            metrics=Credential(
+                names.METRICS_S3_USER,
+                _password(config, "metricsS3SecretKey", "metrics-s3-secret-key", opts),
             ),
         )
 

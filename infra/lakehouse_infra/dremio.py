@@ -25,6 +25,7 @@ import pulumi_kubernetes as k8s
 from lakehouse_core import names, versions
 from lakehouse_core import network as flows
 from lakehouse_core.catalog import DREMIO_DIST_PREFIX
+from lakehouse_core.scrape import METRICS_PORT_NAME
 from lakehouse_core.stack_config import DremioConfig, DremioMemory
 from lakehouse_infra import k8s as kube
 from lakehouse_infra.credentials import Credential
@@ -37,7 +38,16 @@ WEB, CLIENT, FLIGHT = names.DREMIO_WEB_PORT, names.DREMIO_CLIENT_PORT, names.DRE
 FABRIC, CONDUIT = names.DREMIO_FABRIC_PORT, names.DREMIO_CONDUIT_PORT
 
 
-def dremio_conf(bucket: str, zookeeper: str) -> str:
+def dremio_conf(bucket: str, zookeeper: str, metrics: bool = True) -> str:
+    """dremio.conf. With ``metrics``, the web-admin server (``/metrics``, ``/live``; on every
+    node) listens on the pod's addresses at a fixed port: Dremio's default is 127.0.0.1
+    on a random port, which nothing could scrape."""
+    web_admin = (
+        '  web-admin.host: "0.0.0.0"\n'  # inside the pod; the NetworkPolicy admits the scraper
+        f"  web-admin.port: {names.DREMIO_METRICS_PORT}\n"
+        if metrics
+        else ""
+    )
     return (
         "# Rendered by the Pulumi program (infra/lakehouse_infra/dremio.py).\n"
         "paths: {\n"
@@ -46,6 +56,7 @@ def dremio_conf(bucket: str, zookeeper: str) -> str:
         "}\n"
         "services: {\n"
         "  flight.use_session_service: true\n"
+        f"{web_admin}"
         "}\n"
         f'zookeeper: "{zookeeper}"\n'
     )
@@ -133,10 +144,12 @@ class Dremio(pulumi.ComponentResource):
         network: Network,
         client_url: str,
         trust: TrustBundle | None = None,
+        metrics: bool = True,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:query:Dremio", name, None, opts)
         self.cfg = cfg
+        self.metrics = metrics
         self.zookeeper = zookeeper_connect
         self.zookeeper_host = zookeeper_host
         self.client_url = client_url
@@ -158,7 +171,7 @@ class Dremio(pulumi.ComponentResource):
             string_data={"core-site.xml": site},
             opts=in_ns,
         )
-        conf = dremio_conf(bucket, zookeeper_connect)
+        conf = dremio_conf(bucket, zookeeper_connect, metrics)
         self.config_map = k8s.core.v1.ConfigMap(
             "dremio-conf",
             metadata=kube.metadata("dremio-conf", NAMESPACE, kube.labels("dremio-conf", COMPONENT)),
@@ -432,6 +445,14 @@ class Dremio(pulumi.ComponentResource):
             {"name": "fabric", "containerPort": FABRIC},
             {"name": "conduit", "containerPort": CONDUIT},
         ]
+        if self.metrics:
+            ports.append({"name": METRICS_PORT_NAME, "containerPort": names.DREMIO_METRICS_PORT})
+        # Dremio's own liveness endpoint (web-admin /live) where it listens; else the port.
+        live = (
+            kube.http_probe("/live", METRICS_PORT_NAME, period=20)
+            if self.metrics
+            else kube.tcp_probe("web" if nodes.coordinator else "fabric", period=20, failures=3)
+        )
         if nodes.coordinator:
             ports += [
                 {"name": "web", "containerPort": WEB},
@@ -441,13 +462,13 @@ class Dremio(pulumi.ComponentResource):
             probes = {
                 "startupProbe": kube.tcp_probe("web", period=10, failures=60),
                 "readinessProbe": kube.http_probe("/apiv2/server_status", "web", period=10),
-                "livenessProbe": kube.tcp_probe("web", period=20, failures=3),
+                "livenessProbe": live,
             }
         else:
             probes = {
                 "startupProbe": kube.tcp_probe("fabric", period=10, failures=60),
                 "readinessProbe": kube.tcp_probe("fabric", period=10),
-                "livenessProbe": kube.tcp_probe("fabric", period=20, failures=3),
+                "livenessProbe": live,
             }
         return {
             "name": nodes.name,

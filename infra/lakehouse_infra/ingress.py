@@ -61,6 +61,7 @@ class IngressController(pulumi.ComponentResource):
         network: Network,
         route_namespaces: list[str],
         tls: InternalTls | None = None,
+        metrics: bool = True,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:ingress:IngressController", name, None, opts)
@@ -101,6 +102,13 @@ class IngressController(pulumi.ComponentResource):
                         "enabled": self.middlewares,
                         "namespaces": route_namespaces,
                     },
+                },
+                # Prometheus metrics on the chart's "metrics" entry point (port 9100, not on
+                # the Service): requests per entry point and per backend service.
+                "metrics": {
+                    "prometheus": {"entryPoint": "metrics", "addServicesLabels": True}
+                    if metrics
+                    else None
                 },
                 **backend_tls,
             },
@@ -204,6 +212,26 @@ class IngressController(pulumi.ComponentResource):
     def url(self, host: str) -> str:
         return self.cfg.url(host)
 
+    def allowlist(
+        self,
+        name: str,
+        namespace: str,
+        cidrs: tuple[str, ...],
+        component: str,
+        depends_on: list[pulumi.Resource],
+    ) -> pulumi.Resource:
+        """A Traefik ipAllowList middleware, ``<namespace>-<name>-allowlist@kubernetescrd``
+        for the Ingresses that name it (a route's own, or the operator's live UI routes)."""
+        middleware: pulumi.Resource = k8s.apiextensions.CustomResource(
+            f"{name}-allowlist",
+            api_version="traefik.io/v1alpha1",
+            kind="Middleware",
+            metadata=kube.metadata(f"{name}-allowlist", namespace, kube.labels(name, component)),
+            spec={"ipAllowList": {"sourceRange": list(cidrs)}},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release, *depends_on]),
+        )
+        return middleware
+
     def route(self, route: Route) -> k8s.networking.v1.Ingress:
         """An Ingress for one host, with TLS when the stack asks for it, and its allowlist
         (a Traefik ipAllowList middleware) when the stack gives one."""
@@ -211,17 +239,8 @@ class IngressController(pulumi.ComponentResource):
         annotations = dict(route.annotations)
         depends_on = [self.release, *route.depends_on]
         if route.allowlist:
-            middleware = k8s.apiextensions.CustomResource(
-                f"{route.name}-allowlist",
-                api_version="traefik.io/v1alpha1",
-                kind="Middleware",
-                metadata=kube.metadata(
-                    f"{route.name}-allowlist",
-                    route.namespace,
-                    kube.labels(route.name, route.component),
-                ),
-                spec={"ipAllowList": {"sourceRange": list(route.allowlist)}},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+            middleware = self.allowlist(
+                route.name, route.namespace, route.allowlist, route.component, depends_on
             )
             depends_on.append(middleware)
             annotations["traefik.ingress.kubernetes.io/router.middlewares"] = (

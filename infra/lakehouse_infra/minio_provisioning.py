@@ -1,10 +1,12 @@
 """Provisioning the lake on MinIO: the bucket, its lifecycle, and one least-privilege user
 per consumer, applied by a Job that is safe to run again.
 
-Spark reads and writes landing/ and deltalake/; Dremio reads them and writes only its
-distributed-storage prefix dremio/. Secret keys reach `mc` on its standard input, never
-as arguments: an argument is visible in the process list, and one that starts with '-'
-would be read as a flag.
+Spark reads and writes landing/ and deltalake/ and writes its event logs to spark-events/;
+Dremio reads the lake and writes only its distributed-storage prefix dremio/; the Spark
+History Server reads spark-events/ and deletes the logs its cleaner expires there; the
+metrics user may only read MinIO's Prometheus metrics. Secret keys
+reach `mc` on its standard input, never as arguments: an argument is visible in the process
+list, and one that starts with '-' would be read as a flag.
 """
 
 from __future__ import annotations
@@ -12,10 +14,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lakehouse_core.catalog import DELTA_PREFIX, DREMIO_DIST_PREFIX, LANDING_PREFIX
-from lakehouse_core.names import DREMIO_S3_USER, SPARK_S3_USER
+from lakehouse_core.catalog import (
+    DELTA_PREFIX,
+    DREMIO_DIST_PREFIX,
+    LANDING_PREFIX,
+    SPARK_EVENTS_PREFIX,
+)
+from lakehouse_core.names import DREMIO_S3_USER, HISTORY_S3_USER, METRICS_S3_USER, SPARK_S3_USER
 
-SPARK_POLICY, DREMIO_POLICY = SPARK_S3_USER, DREMIO_S3_USER
+SPARK_POLICY, DREMIO_POLICY, HISTORY_POLICY = SPARK_S3_USER, DREMIO_S3_USER, HISTORY_S3_USER
+METRICS_POLICY = METRICS_S3_USER
+EVENTS_MARKER = ".lakehouse-keep"
 
 
 def _prefix_resources(bucket: str, prefixes: list[str]) -> list[str]:
@@ -61,7 +70,7 @@ READ_WRITE = [
 
 
 def spark_policy(bucket: str) -> dict[str, Any]:
-    lake = [LANDING_PREFIX, DELTA_PREFIX]
+    lake = [LANDING_PREFIX, DELTA_PREFIX, SPARK_EVENTS_PREFIX]
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -117,6 +126,39 @@ def dremio_policy(bucket: str) -> dict[str, Any]:
     }
 
 
+def history_policy(bucket: str) -> dict[str, Any]:
+    """The history server reads the event logs, and deletes those its cleaner expires
+    (Spark's own log cleaning); nothing outside spark-events/."""
+    events = [SPARK_EVENTS_PREFIX]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            *_bucket_statements(bucket, events),
+            {
+                "Sid": "EventLogsReadAndClean",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:DeleteObject"],
+                "Resource": _prefix_resources(bucket, events),
+            },
+        ],
+    }
+
+
+def metrics_policy() -> dict[str, Any]:
+    """MinIO's Prometheus metrics, and nothing of the data."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PrometheusMetrics",
+                "Effect": "Allow",
+                "Action": ["admin:Prometheus"],
+                "Resource": ["arn:aws:s3:::*"],
+            }
+        ],
+    }
+
+
 def lifecycle(days: int) -> dict[str, Any]:
     """Versioning keeps overwritten objects; expire those old versions after ``days``."""
     return {
@@ -145,6 +187,11 @@ mc version enable "lake/$BUCKET"
 mc ilm import "lake/$BUCKET" < "$dir/lifecycle.json"
 mc admin policy create lake {SPARK_POLICY} "$dir/spark-policy.json"
 mc admin policy create lake {DREMIO_POLICY} "$dir/dremio-policy.json"
+mc admin policy create lake {HISTORY_POLICY} "$dir/history-policy.json"
+mc admin policy create lake {METRICS_POLICY} "$dir/metrics-policy.json"
+# The event-log folder exists before the history server starts (it refuses a missing
+# one); Spark skips files whose name starts with a dot, and its cleaner never sees this.
+: | mc pipe "lake/$BUCKET/{SPARK_EVENTS_PREFIX}/{EVENTS_MARKER}" >/dev/null
 
 user() {{  # user <access key> <secret key> <policy>: create it, or set its new secret key
   printf '%s\\n' "$2" | mc admin user add lake "$1" >/dev/null
@@ -158,15 +205,19 @@ user() {{  # user <access key> <secret key> <policy>: create it, or set its new 
 }}
 user "$SPARK_ACCESS_KEY" "$SPARK_SECRET_KEY" {SPARK_POLICY}
 user "$DREMIO_ACCESS_KEY" "$DREMIO_SECRET_KEY" {DREMIO_POLICY}
+user "$HISTORY_ACCESS_KEY" "$HISTORY_SECRET_KEY" {HISTORY_POLICY}
+user "$METRICS_ACCESS_KEY" "$METRICS_SECRET_KEY" {METRICS_POLICY}
 echo "bucket $BUCKET and users ready"
 """
 
 
 def provision_files(bucket: str, noncurrent_version_days: int) -> dict[str, str]:
-    """The provisioning ConfigMap's files: the script, both policies and the lifecycle rule."""
+    """The provisioning ConfigMap's files: the script, the policies and the lifecycle."""
     return {
         "provision.sh": PROVISION_SCRIPT,
         "spark-policy.json": json.dumps(spark_policy(bucket), indent=2),
         "dremio-policy.json": json.dumps(dremio_policy(bucket), indent=2),
+        "history-policy.json": json.dumps(history_policy(bucket), indent=2),
+        "metrics-policy.json": json.dumps(metrics_policy(), indent=2),
         "lifecycle.json": json.dumps(lifecycle(noncurrent_version_days), indent=2),
     }

@@ -36,18 +36,9 @@ class Network:
 
     @classmethod
     def of(cls, cfg: StackConfig) -> Network:
-        from lakehouse_core import names
-
         return cls(
             enabled=cfg.network.policies,
-            namespaces={
-                flows.STORAGE: names.STORAGE_NAMESPACE,
-                flows.QUERY: names.DREMIO_NAMESPACE,
-                flows.JOBS: cfg.spark.jobs_namespace,
-                flows.OPERATOR: cfg.spark.operator_namespace,
-                flows.INGRESS: cfg.ingress.namespace,
-                flows.DNS: cfg.network.dns_namespace,
-            },
+            namespaces=cfg.role_namespaces,
             cidrs={
                 "apiServerCidrs": tuple(cfg.network.api_server_cidrs),
                 "ingressClientCidrs": tuple(cfg.network.ingress_client_cidrs),

@@ -41,6 +41,8 @@ class StoreCredentials:
     root: Credential
     spark: Credential
     dremio: Credential
+    history: Credential
+    metrics: Credential
 
 
 def server_args(replicas: int, drives: int, addresses: names.ClusterAddresses) -> list[str]:
@@ -161,6 +163,10 @@ class ObjectStore(pulumi.ComponentResource):
                 "sparkSecretKey": credentials.spark.password,
                 "dremioAccessKey": credentials.dremio.user,
                 "dremioSecretKey": credentials.dremio.password,
+                "historyAccessKey": credentials.history.user,
+                "historySecretKey": credentials.history.password,
+                "metricsAccessKey": credentials.metrics.user,
+                "metricsSecretKey": credentials.metrics.password,
             },
             opts=in_ns,
         )
@@ -212,7 +218,11 @@ class ObjectStore(pulumi.ComponentResource):
             opts=in_ns,
         )
         users_digest = kube.secret_hash(
-            credentials.root.password, credentials.spark.password, credentials.dremio.password
+            credentials.root.password,
+            credentials.spark.password,
+            credentials.dremio.password,
+            credentials.history.password,
+            credentials.metrics.password,
         )
         self.provision_job = self._provision_job(provision_data, users_digest)
         # What consumers wait for: the bucket and the users exist.
@@ -333,6 +343,10 @@ class ObjectStore(pulumi.ComponentResource):
             kube.secret_env("SPARK_SECRET_KEY", names.MINIO_USERS_SECRET, "sparkSecretKey"),
             kube.secret_env("DREMIO_ACCESS_KEY", names.MINIO_USERS_SECRET, "dremioAccessKey"),
             kube.secret_env("DREMIO_SECRET_KEY", names.MINIO_USERS_SECRET, "dremioSecretKey"),
+            kube.secret_env("HISTORY_ACCESS_KEY", names.MINIO_USERS_SECRET, "historyAccessKey"),
+            kube.secret_env("HISTORY_SECRET_KEY", names.MINIO_USERS_SECRET, "historySecretKey"),
+            kube.secret_env("METRICS_ACCESS_KEY", names.MINIO_USERS_SECRET, "metricsAccessKey"),
+            kube.secret_env("METRICS_SECRET_KEY", names.MINIO_USERS_SECRET, "metricsSecretKey"),
         ]
         return k8s.batch.v1.Job(
             name,

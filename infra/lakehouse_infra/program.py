@@ -23,11 +23,13 @@ from lakehouse_infra import k8s as kube
 from lakehouse_infra.credentials import LakeCredentials
 from lakehouse_infra.dremio import Dremio
 from lakehouse_infra.dremio_bootstrap import DremioBootstrap
+from lakehouse_infra.history_server import HistoryServer
 from lakehouse_infra.ingress import IngressController, Route
+from lakehouse_infra.monitoring import Monitoring, Scraping
 from lakehouse_infra.network import Network
 from lakehouse_infra.object_store import ObjectStore, StoreCredentials
 from lakehouse_infra.pipeline import Pipeline
-from lakehouse_infra.spark_platform import SparkPlatform
+from lakehouse_infra.spark_platform import LiveUi, SparkPlatform
 from lakehouse_infra.tls import InternalTls
 from lakehouse_infra.zookeeper import ZooKeeper
 
@@ -50,21 +52,36 @@ def deploy(cfg: StackConfig | None = None) -> None:
         else None
     )
 
+    obs, allow = cfg.observability, cfg.ingress.allowlists
+    live_ui = _live_ui(cfg)
+    # Traefik reads routes only where there are some.
+    route_namespaces = [names.STORAGE_NAMESPACE, names.DREMIO_NAMESPACE]
+    if live_ui or (obs.history_server and cfg.ui_routed(allow.spark_history)):
+        route_namespaces.append(cfg.spark.jobs_namespace)
+    if cfg.own_prometheus and cfg.ui_routed(allow.prometheus):
+        route_namespaces.append(names.MONITORING_NAMESPACE)
     ingress = IngressController(
         "ingress",
         cfg=cfg.ingress,
         environment=cfg.environment,
         charts_dir=cfg.charts_dir,
         network=network,
-        route_namespaces=[names.STORAGE_NAMESPACE, names.DREMIO_NAMESPACE],
+        route_namespaces=route_namespaces,
         tls=tls,
+        metrics=obs.metrics,
         opts=opts,
     )
     store = ObjectStore(
         "object-store",
         cfg=cfg.object_store,
         bucket=cfg.bucket,
-        credentials=StoreCredentials(credentials.minio_root, credentials.spark, credentials.dremio),
+        credentials=StoreCredentials(
+            credentials.minio_root,
+            credentials.spark,
+            credentials.dremio,
+            credentials.history,
+            credentials.metrics,
+        ),
         console_url=ingress.url(hosts.console),
         network=network,
         addresses=addresses,
@@ -79,8 +96,18 @@ def deploy(cfg: StackConfig | None = None) -> None:
         s3=credentials.spark,
         network=network,
         tls=tls,
+        live_ui=live_ui,
+        metrics=obs.metrics,
         opts=opts,
     )
+    if live_ui and live_ui.middlewares:
+        ingress.allowlist(
+            "spark-ui",
+            cfg.spark.jobs_namespace,
+            tuple(cfg.ingress.allowlists.spark_ui),
+            "spark-jobs",
+            [spark.jobs_namespace],
+        )
     query_namespace = kube.namespace(
         names.DREMIO_NAMESPACE, "query-engine", "restricted", opts or pulumi.ResourceOptions()
     )
@@ -94,6 +121,7 @@ def deploy(cfg: StackConfig | None = None) -> None:
         namespace=query_namespace,
         network=network,
         addresses=addresses,
+        metrics=obs.metrics,
         opts=opts,
     )
     dremio = Dremio(
@@ -110,6 +138,7 @@ def deploy(cfg: StackConfig | None = None) -> None:
         network=network,
         client_url=addresses.dremio_client_url(),
         trust=tls.trust(names.DREMIO_NAMESPACE, in_query) if tls else None,
+        metrics=obs.metrics,
         opts=opts,
     )
     bootstrap = DremioBootstrap(
@@ -129,16 +158,120 @@ def deploy(cfg: StackConfig | None = None) -> None:
         store_tls=addresses.minio_tls,
         opts=opts,
     )
+    history = (
+        HistoryServer(
+            "spark-history",
+            namespace=cfg.spark.jobs_namespace,
+            image=job_image,
+            image_pull_policy=cfg.images.pull_policy,
+            bucket=cfg.bucket,
+            event_log_days=obs.event_log_days,
+            s3_endpoint=addresses.minio_endpoint(),
+            s3=credentials.history,
+            trust_cluster_ca=cfg.internal_tls_on,
+            network=network,
+            ready=[*spark.ready, store.ready],
+            opts=opts,
+        )
+        if obs.history_server
+        else None
+    )
+    monitoring = (
+        Monitoring(
+            "monitoring",
+            scraping=Scraping(cfg.own_prometheus, cfg.monitors_on, obs.dashboards),
+            namespaces=network.namespaces,
+            addresses=addresses,
+            minio_metrics=credentials.metrics,
+            network=network,
+            tls=tls,
+            opts=pulumi.ResourceOptions.merge(
+                opts,
+                # The namespaces it reads pods in (and declares monitors in) exist first.
+                pulumi.ResourceOptions(
+                    depends_on=[
+                        store.namespace,
+                        query_namespace,
+                        spark.operator_namespace,
+                        spark.jobs_namespace,
+                        ingress.namespace,
+                    ]
+                ),
+            ),
+        )
+        if obs.metrics
+        else None
+    )
     Pipeline(
         "pipeline",
         cfg=cfg.pipeline,
         settings=job_settings(cfg, job_image),
-        ready=[*spark.ready, store.ready],
+        ready=[*spark.ready, store.ready, *([monitoring] if monitoring else [])],
         opts=opts,
     )
     for route in _routes(cfg, store, dremio, bootstrap, query_namespace):
         ingress.route(route)
+    for route in _observability_routes(cfg, spark, history, monitoring):
+        ingress.route(route)
     _exports(cfg, ingress, credentials, job_image, spark.jobs_namespace_name)
+    _observability_exports(cfg, ingress, live_ui, history, monitoring)
+
+
+def _live_ui(cfg: StackConfig) -> LiveUi | None:
+    """Each running application's UI through the ingress (where the stack routes it)."""
+    allowlist = cfg.ingress.allowlists.spark_ui
+    if not cfg.live_ui_routed:
+        return None
+    tls = cfg.ingress.tls
+    return LiveUi(
+        domain=cfg.ingress.hosts.spark_ui,
+        class_name=cfg.ingress.class_name,
+        scheme="https" if tls.enabled else "http",
+        middlewares=(f"{cfg.spark.jobs_namespace}-spark-ui-allowlist@kubernetescrd",)
+        if allowlist
+        else (),
+        tls_secret=(tls.secret_name or "spark-ui-tls") if tls.enabled else None,
+    )
+
+
+def _observability_routes(
+    cfg: StackConfig,
+    spark: SparkPlatform,
+    history: HistoryServer | None,
+    monitoring: Monitoring | None,
+) -> list[Route]:
+    """The history server and the stack's Prometheus: UIs without a login of their own, so
+    in prod only behind their allowlists (see StackConfig.ui_routed)."""
+    hosts, allow = cfg.ingress.hosts, cfg.ingress.allowlists
+    routes = []
+    if history is not None and cfg.ui_routed(allow.spark_history):
+        routes.append(
+            Route(
+                "spark-history",
+                cfg.spark.jobs_namespace,
+                hosts.spark_history,
+                names.SPARK_HISTORY,
+                names.SPARK_HISTORY_PORT,
+                "spark-history",
+                [spark.jobs_namespace, history.service],
+                allowlist=tuple(allow.spark_history),
+            )
+        )
+    service = monitoring.prometheus_service if monitoring else None
+    if monitoring is not None and service is not None and cfg.ui_routed(allow.prometheus):
+        routes.append(
+            Route(
+                "prometheus",
+                names.MONITORING_NAMESPACE,
+                hosts.prometheus,
+                names.PROMETHEUS,
+                names.PROMETHEUS_PORT,
+                "monitoring",
+                [monitoring.namespace, service],
+                allowlist=tuple(allow.prometheus),
+            )
+        )
+    return routes
 
 
 def pulumi_stack_config() -> StackConfig:
@@ -233,3 +366,20 @@ def _exports(
     pulumi.export("storageNamespace", names.STORAGE_NAMESPACE)
     pulumi.export("dremioAdminUser", credentials.dremio_admin.user)
     pulumi.export("dremioAdminPassword", credentials.dremio_admin.password)
+
+
+def _observability_exports(
+    cfg: StackConfig,
+    ingress: IngressController,
+    live_ui: LiveUi | None,
+    history: HistoryServer | None,
+    monitoring: Monitoring | None,
+) -> None:
+    hosts, allow = cfg.ingress.hosts, cfg.ingress.allowlists
+    if history is not None and cfg.ui_routed(allow.spark_history):
+        pulumi.export("sparkHistoryUrl", ingress.url(hosts.spark_history))
+    if live_ui is not None:
+        pulumi.export("sparkUiUrl", live_ui.url("<application>"))
+    own = monitoring is not None and monitoring.prometheus_service is not None
+    if own and cfg.ui_routed(allow.prometheus):
+        pulumi.export("prometheusUrl", ingress.url(hosts.prometheus))

@@ -8,6 +8,9 @@ env (the S3 credentials, from the Secret declared here) to driver and executor p
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -21,6 +24,9 @@ from lakehouse_infra.network import Network
 from lakehouse_infra.tls import InternalTls
 
 COMPONENT = "spark"
+# The chart's controller service account (its fullname, "spark-operator", + "-controller").
+OPERATOR_CONTROLLER_ACCOUNT = "spark-operator-controller"
+OPERATOR_METRICS_PORT = 8080
 
 
 class SparkPlatform(pulumi.ComponentResource):
@@ -36,10 +42,13 @@ class SparkPlatform(pulumi.ComponentResource):
         s3: Credential,
         network: Network,
         tls: InternalTls | None = None,
+        live_ui: LiveUi | None = None,
+        metrics: bool = True,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:spark:SparkPlatform", name, None, opts)
         self.jobs_namespace_name = cfg.jobs_namespace
+        self.operator_namespace_name = cfg.operator_namespace
         child = pulumi.ResourceOptions(parent=self)
         # The controller and webhook meet "restricted", but the chart's CRD-upgrade hook Job
         # (pre-install/pre-upgrade) sets neither runAsNonRoot nor a seccomp profile and the
@@ -88,6 +97,16 @@ class SparkPlatform(pulumi.ComponentResource):
                     "rbac": {"create": True},
                 },
                 "webhook": {"enable": True},
+                "controller": {
+                    "uiService": {"enable": True},
+                    "uiIngress": live_ui.chart_values() if live_ui else {"enable": False},
+                },
+                # The controller's metrics (port "metrics"); monitors come from the stack's
+                # own table (lakehouse_core.scrape), not the chart's PodMonitor.
+                "prometheus": {
+                    "metrics": {"enable": metrics, "port": OPERATOR_METRICS_PORT},
+                    "podMonitor": {"create": False},
+                },
             },
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[self.operator_namespace, self.jobs_namespace]
@@ -144,6 +163,8 @@ class SparkPlatform(pulumi.ComponentResource):
             ],
             opts=in_jobs,
         )
+        if live_ui:
+            self._ingress_reader(cfg.jobs_namespace, in_jobs)
         # What a SparkApplication needs before it is declared: the CRDs, the credentials
         # and the right to hold the Lease.
         # TLS inside the cluster: the truststore the drivers and executors mount.
@@ -158,9 +179,80 @@ class SparkPlatform(pulumi.ComponentResource):
         ]
         self.register_outputs(
             {
+                "liveUi": live_ui.url_format if live_ui else None,
                 "operatorNamespace": cfg.operator_namespace,
                 "jobsNamespace": cfg.jobs_namespace,
                 "serviceAccount": cfg.service_account,
                 "credentialsSecret": names.SPARK_S3_SECRET,
             }
         )
+
+    def _ingress_reader(self, namespace: str, opts: pulumi.ResourceOptions) -> None:
+        """The controller reads Ingresses through its cache (list and watch), which the
+        chart's rules (get, create, update, delete) leave out: without this it cannot
+        create any application's UI Ingress (kubeflow/spark-operator#2246)."""
+        labels = kube.labels("spark-ui-ingress", COMPONENT)
+        name = "spark-operator-ui-ingress-reader"
+        k8s.rbac.v1.Role(
+            name,
+            metadata=kube.metadata(name, namespace, labels),
+            rules=[
+                {
+                    "apiGroups": ["networking.k8s.io"],
+                    "resources": ["ingresses"],
+                    "verbs": ["get", "list", "watch"],
+                }
+            ],
+            opts=opts,
+        )
+        k8s.rbac.v1.RoleBinding(
+            name,
+            metadata=kube.metadata(name, namespace, labels),
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+            subjects=[
+                {
+                    "kind": "ServiceAccount",
+                    "name": OPERATOR_CONTROLLER_ACCOUNT,
+                    "namespace": self.operator_namespace_name,
+                }
+            ],
+            opts=opts,
+        )
+
+
+@dataclass(frozen=True)
+class LiveUi:
+    """A running application's UI through the ingress: the operator creates a Service and
+    an Ingress per application, at ``<application>.<domain>`` (host only: Traefik does not
+    read the regex path the operator writes for a path-based format)."""
+
+    domain: str
+    class_name: str
+    scheme: str = "http"
+    # Traefik middlewares of the jobs namespace the routes go through (an allowlist).
+    middlewares: tuple[str, ...] = ()
+    tls_secret: str | None = None  # a wildcard certificate's Secret (*.<domain>) in prod
+
+    @property
+    def url_format(self) -> str:
+        return "{{$appName}}." + self.domain
+
+    def url(self, application: str) -> str:
+        return f"{self.scheme}://{application}.{self.domain}"
+
+    def chart_values(self) -> dict[str, Any]:
+        annotations: dict[str, str] = {}
+        if self.middlewares:
+            annotations["traefik.ingress.kubernetes.io/router.middlewares"] = ",".join(
+                self.middlewares
+            )
+        values: dict[str, Any] = {
+            "enable": True,
+            "urlFormat": self.url_format,
+            "ingressClassName": self.class_name,
+            "annotations": annotations,
+        }
+        if self.tls_secret:
+            annotations["traefik.ingress.kubernetes.io/router.tls"] = "true"
+            values["tls"] = [{"hosts": [f"*.{self.domain}"], "secretName": self.tls_secret}]
+        return values

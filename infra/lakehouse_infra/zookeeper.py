@@ -20,6 +20,7 @@ import pulumi_kubernetes as k8s
 
 from lakehouse_core import names
 from lakehouse_core import network as flows
+from lakehouse_core.scrape import METRICS_PORT_NAME
 from lakehouse_core.stack_config import ZookeeperConfig
 from lakehouse_infra import k8s as kube
 from lakehouse_infra.network import Network
@@ -52,6 +53,18 @@ LOGBACK_XML = """\
 </configuration>
 """
 
+# ZooKeeper's own Prometheus metrics provider (its jars ship in the image's lib/), on all
+# addresses of the pod; the official image appends ZOO_CFG_EXTRA's words to zoo.cfg.
+METRICS_CFG = " ".join(
+    [
+        "metricsProvider.className="
+        "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider",
+        "metricsProvider.httpHost=0.0.0.0",
+        f"metricsProvider.httpPort={names.ZOOKEEPER_METRICS_PORT}",
+        "metricsProvider.exportJvmInfo=true",
+    ]
+)
+
 START = (
     f'mkdir -p "{DATA_DIR}" "{LOG_DIR}"; '
     "export ZOO_MY_ID=$((${HOSTNAME##*-}+1)); "
@@ -78,10 +91,12 @@ class ZooKeeper(pulumi.ComponentResource):
         namespace: pulumi.Resource,
         network: Network,
         addresses: names.ClusterAddresses,
+        metrics: bool = True,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lakehouse:query:ZooKeeper", name, None, opts)
         self.cfg = cfg
+        self.metrics = metrics
         self.addresses = addresses
         self.connect = addresses.zookeeper_connect(cfg.replicas)
         self.client_host = addresses.service(names.ZOOKEEPER, NAMESPACE)
@@ -145,6 +160,7 @@ class ZooKeeper(pulumi.ComponentResource):
                 kube.env("ZOO_4LW_COMMANDS_WHITELIST", "srvr"),
                 kube.env("ZOO_ADMINSERVER_ENABLED", "false"),
                 kube.env("ZOO_AUTOPURGE_PURGEINTERVAL", "12"),
+                *([kube.env("ZOO_CFG_EXTRA", METRICS_CFG)] if self.metrics else []),
                 kube.env(
                     "JVMFLAGS", f"-Xmx192m -Dlogback.configurationFile={LOGBACK_DIR}/logback.xml"
                 ),
@@ -153,6 +169,11 @@ class ZooKeeper(pulumi.ComponentResource):
                 {"name": "client", "containerPort": CLIENT_PORT},
                 {"name": "server", "containerPort": 2888},
                 {"name": "election", "containerPort": 3888},
+                *(
+                    [{"name": METRICS_PORT_NAME, "containerPort": names.ZOOKEEPER_METRICS_PORT}]
+                    if self.metrics
+                    else []
+                ),
             ],
             "resources": kube.with_ephemeral(
                 {

@@ -34,7 +34,7 @@ from lakehouse_core.catalog import (
     layers_for,
 )
 from lakehouse_core.errors import LakehouseError
-from lakehouse_core.names import JOB_RESULT_PREFIX
+from lakehouse_core.names import JOB_RESULT_PREFIX, LOG_FORMAT_ENV
 from lakehouse_jobs.audit import BatchResult
 
 
@@ -72,27 +72,38 @@ def run_layers(
     catalog: LakeCatalog,
     layer: str,
     datasets: Sequence[str] | None = None,
+    *,
+    report: bool = False,
 ) -> list[BatchResult]:
-    """Run one layer, or all three in order, over the chosen datasets."""
-    from lakehouse_jobs import bronze, gold, silver, storage
+    """Run one layer, or all three in order, over the chosen datasets.
+
+    ``report``: push each layer's figures (or its failure) to the stack's Pushgateway
+    (``lakehouse_jobs.metrics``; nothing happens where none is named)."""
+    from lakehouse_jobs import bronze, gold, metrics, silver, storage
 
     chosen = catalog.select_datasets(list(datasets) if datasets else None)
     results: list[BatchResult] = []
     for step in layers_for(layer):
+        started = time.monotonic()
         try:
             if step is Layer.BRONZE:
-                results += bronze.run(spark, catalog, chosen)
+                done = bronze.run(spark, catalog, chosen)
             elif step is Layer.SILVER:
-                results += silver.run(spark, catalog, chosen)
+                done = silver.run(spark, catalog, chosen)
             else:
-                results += gold.run(spark, catalog, gold.GOLD.reading(d.name for d in chosen))
-        except LakehouseError:
-            raise
+                done = gold.run(spark, catalog, gold.GOLD.reading(d.name for d in chosen))
         except Exception as err:
+            if report:
+                metrics.push_failure(step.value)
+            if isinstance(err, LakehouseError):
+                raise
             explained = storage.explain(err, f"the {step.value} layer failed")
             if explained is None:
                 raise
             raise explained from err
+        if report:
+            metrics.push_success(step.value, done, time.monotonic() - started)
+        results += done
     return results
 
 
@@ -154,12 +165,32 @@ def summary_line(result: BatchResult) -> str:
     )
 
 
+class JsonLines(logging.Formatter):
+    """One JSON object per log line (``LAKEHOUSE_LOG_FORMAT=json``), for fluent-bit or Vector."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging() -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    if os.environ.get(LOG_FORMAT_ENV) == "json":
+        handler.setFormatter(JsonLines())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stdout,
-    )
+    configure_logging()
     args = parse_args(sys.argv[1:] if argv is None else argv)
     catalog = CATALOG.with_bucket(args.bucket)
     try:
@@ -177,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if args.layer == MAINTENANCE_STEP:
                     results = run_maintenance(spark, catalog, args.datasets, args.retain_hours)
                 else:
-                    results = run_layers(spark, catalog, args.layer, args.datasets)
+                    results = run_layers(spark, catalog, args.layer, args.datasets, report=True)
             finally:
                 spark.stop()
     except LakehouseError as err:

@@ -29,6 +29,10 @@ SECRET_MEANINGS = {
     "dremioS3SecretKey": "Dremio's S3 secret key (`lakehouse-dremio`: read on the lake, "
     "read-write on dremio/)",
     "dremioAdminPassword": "the password of Dremio's admin user (dremio.adminUser)",
+    "historyS3SecretKey": "the Spark History Server's S3 secret key (`lakehouse-history`: "
+    "reads spark-events/ and deletes the logs its cleaner expires)",
+    "metricsS3SecretKey": "the secret key of `lakehouse-metrics`, the MinIO user whose token "
+    "reads MinIO's Prometheus metrics (and no data)",
     "internalTlsSeed": "the seed the stack's own CA (for TLS inside the cluster) is derived "
     "from; a new seed means a new CA",
 }
@@ -147,7 +151,7 @@ SCAN_START, SCAN_END = "<!-- scan:start (make docs) -->", "<!-- scan:end -->"
 def _between(page: str, start: str, end: str, body: str) -> str:
     head, found_start, rest = page.partition(start)
     _, found_end, tail = rest.partition(end)
-    assert found_start and found_end, f"docs/security.md lacks the {start} ... {end} markers"
+    assert found_start and found_end, f"the page lacks the {start} ... {end} markers"
     return f"{head}{start}\n{body}\n{end}{tail}"
 
 
@@ -173,12 +177,39 @@ def with_flow_table(page: str) -> str:
     return _between(page, SCAN_START, SCAN_END, accepted_findings())
 
 
+TARGETS_START, TARGETS_END = "<!-- targets:start (make docs) -->", "<!-- targets:end -->"
+PANELS_START, PANELS_END = "<!-- panels:start (make docs) -->", "<!-- panels:end -->"
+
+
+def panel_list() -> str:
+    """Every dashboard and its panels, with each panel's queries."""
+    from lakehouse_infra.dashboards import DASHBOARDS
+
+    lines = []
+    for board in DASHBOARDS:
+        lines.append(f"- **{board.title}** (`lakehouse-{board.uid}.json`)")
+        for panel in board.panels:
+            exprs = "; ".join(f"`{q.expr}`" for q in panel.queries)
+            lines.append(f"  - {panel.title}: {exprs}")
+    return "\n".join(lines)
+
+
+def with_observability_tables(page: str) -> str:
+    """The observability page with its scrape targets and dashboard panels."""
+    from lakehouse_core.scrape import target_table
+
+    page = _between(page, TARGETS_START, TARGETS_END, target_table())
+    return _between(page, PANELS_START, PANELS_END, panel_list())
+
+
 def write_pages(root: Path = REPO_ROOT) -> list[Path]:
     path = root / "docs" / "configuration.md"
     path.write_text(configuration_page())
     security = root / "docs" / "security.md"
     security.write_text(with_flow_table(security.read_text()))
-    return [path, security]
+    observability = root / "docs" / "observability.md"
+    observability.write_text(with_observability_tables(observability.read_text()))
+    return [path, security, observability]
 
 
 if __name__ == "__main__":  # `make docs`

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lakehouse_bed.layout import NODE_IP
 from lakehouse_core import names, versions
 from lakehouse_core import network as flows
 
@@ -37,7 +38,10 @@ def mc(the: Bed, steps: dict[str, str], user: str, secret: str, name: str) -> Mc
 
     The pod runs in the storage namespace with the provisioning Job's role labels: the
     NetworkPolicies let exactly that role reach MinIO (and DNS) there."""
-    script = " ; ".join(
+    # `mc ready` first: it waits until MinIO answers. A new pod's connections are refused
+    # until the NetworkPolicy engine has admitted its address (kube-router does so within
+    # seconds of the pod's start), and the steps must not run into that window.
+    script = "mc ready lake >/dev/null 2>&1 ; " + " ; ".join(
         f'{{ {command} ; }} ; echo "STATUS {label} $?"' for label, command in steps.items()
     )
     the.kubectl("-n", STORAGE, "delete", "secret", f"{name}-creds", "--ignore-not-found")
@@ -166,7 +170,8 @@ def http(the: Bed, url: str, headers: dict[str, str] | None = None) -> Answer:
 
 
 def flight_handshake(the: Bed, endpoint: str, user: str, password: str) -> str:
-    """An Arrow Flight basic-auth handshake through the ingress: the bearer token's header."""
+    """An Arrow Flight basic-auth handshake through the ingress: the answer's header and
+    scheme (``authorization Bearer``), with a non-empty token."""
     import sys
 
     code = (
@@ -174,9 +179,12 @@ def flight_handshake(the: Bed, endpoint: str, user: str, password: str) -> str:
         "from pyarrow import flight\n"
         "client = flight.FlightClient(sys.argv[1])\n"
         "key, value = client.authenticate_basic_token(sys.argv[2], sys.argv[3])\n"
-        "print(key.decode(), value.decode()[:7])\n"
+        "scheme, _, token = value.decode().partition(' ')\n"
+        "print(key.decode(), scheme, len(token))\n"
     )
-    return the.run(sys.executable, "-c", code, endpoint, user, password).strip().splitlines()[-1]
+    out = the.run(sys.executable, "-c", code, endpoint, user, password).strip().splitlines()[-1]
+    key, scheme, length = out.split()
+    return f"{key} {scheme}" if int(length) > 0 else f"{key} {scheme} (empty token)"
 
 
 @dataclass
@@ -258,7 +266,8 @@ def lakehouse_objects(the: Bed) -> list[str]:
     marks = ("lakehouse", "spark-operator", "traefik", "sparkoperator.k8s.io", "minio", "dremio")
     found: list[str] = []
     for resource in types:
-        if resource in ("events", "events.events.k8s.io", "componentstatuses"):
+        # The node is the bed's (named lakehouse-bed), not the stack's.
+        if resource in ("events", "events.events.k8s.io", "componentstatuses", "nodes"):
             continue
         out = the.kubectl("get", resource, "-A", "-o", "json", check=False)
         try:
@@ -334,6 +343,9 @@ def gold_rows(the: Bed, table: str, out: Path) -> list[dict[str, Any]]:
     return list(pq.read_table(out).to_pylist())
 
 
+PATIENCE = 20  # seconds a network probe keeps trying
+
+
 def connects(
     the: Bed, namespace: str, labels: dict[str, str], host: str, port: int, name: str
 ) -> bool:
@@ -341,12 +353,20 @@ def connects(
     (an address, not a name: a pod without an allowed DNS flow resolves nothing)."""
     from lakehouse_core.images import job_image_ref
 
+    # Tried for PATIENCE seconds: a new pod's connections are refused until the engine has
+    # admitted its address (seconds after its start), so one refusal proves nothing; a
+    # forbidden flow is refused for the whole window.
     code = (
-        "import socket, sys\n"
-        "try:\n"
-        "    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5).close()\n"
-        "except OSError as err:\n"
-        "    print('refused:', err); sys.exit(1)\n"
+        "import socket, sys, time\n"
+        f"deadline = time.monotonic() + {PATIENCE}\n"
+        "while True:\n"
+        "    try:\n"
+        "        socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()\n"
+        "        break\n"
+        "    except OSError as err:\n"
+        "        if time.monotonic() > deadline:\n"
+        "            print('refused:', err); sys.exit(1)\n"
+        "        time.sleep(1)\n"
         "print('connected')\n"
     )
     pod = {
@@ -413,3 +433,82 @@ def tls_issuer(the: Bed, host: str, port: int, ca_file: Path | None) -> str:
     )
     out = the.run(sys.executable, "-c", code, host, str(port), str(ca_file or ""))
     return out.strip().splitlines()[-1]
+
+
+@dataclass
+class LiveUiWatch:
+    """While the pipeline runs: each RUNNING application's live UI, asked through the
+    ingress by its host (``<application>.<spark_ui domain>``, a Host header: the bed's
+    /etc/hosts cannot list a wildcard). Records the applications whose UI answered with
+    their own id."""
+
+    the: Bed
+    namespace: str
+    domain: str
+    answered: dict[str, str] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def _sample(self) -> None:
+        while not self._stop.wait(3):
+            apps = self.the.kubectl_json("-n", self.namespace, "get", "sparkapplications")
+            for app in apps["items"]:
+                name = app["metadata"]["name"]
+                status = app.get("status", {})
+                if (
+                    name in self.answered
+                    or status.get("applicationState", {}).get("state") != "RUNNING"
+                ):
+                    continue
+                try:
+                    answer = http(
+                        self.the,
+                        f"http://{NODE_IP}/api/v1/applications",
+                        {"Host": f"{name}.{self.domain}"},
+                    )
+                except (AssertionError, ValueError):
+                    continue
+                app_id = status.get("sparkApplicationId", "")
+                if answer.status == 200 and app_id and app_id in answer.body:
+                    self.answered[name] = app_id
+
+    def __enter__(self) -> LiveUiWatch:
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+
+def prometheus(the: Bed, path: str, **params: str) -> Any:
+    """The bed's Prometheus API through the ingress (prometheus.localhost); its data."""
+    from urllib.parse import urlencode
+
+    answer = http(the, f"http://prometheus.localhost/api/v1/{path}?{urlencode(params)}")
+    assert answer.status == 200, answer
+    body = json.loads(answer.body)
+    assert body["status"] == "success", body
+    return body["data"]
+
+
+def series_over(the: Bed, expr: str, seconds: float, step: int = 30) -> int:
+    """How many series ``expr`` returns over the last ``seconds`` (a panel's time range)."""
+    end = time.time()
+    data = prometheus(
+        the,
+        "query_range",
+        query=expr,
+        start=f"{end - seconds:.0f}",
+        end=f"{end:.0f}",
+        step=str(step),
+    )
+    return len(data["result"])
+
+
+def history_applications(the: Bed) -> list[dict[str, Any]]:
+    answer = http(the, "http://spark-history.localhost/api/v1/applications")
+    assert answer.status == 200, answer
+    return list(json.loads(answer.body))

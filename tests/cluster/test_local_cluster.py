@@ -18,26 +18,31 @@ from typing import Any
 import pytest
 
 from lakehouse_bed import bed
-from lakehouse_core import names, versions
+from lakehouse_core import names, scrape, versions
 from lakehouse_core import network as flows
 from lakehouse_core.gold import GOLD_TABLES
-from lakehouse_core.stack_config import DremioConfig
+from lakehouse_core.stack_config import DremioConfig, Hosts
+from lakehouse_infra.dashboards import all_queries
 from tests.integration.oracle import assert_same_rows
 
 from .conftest import Bed, password
 from .probes import (
     LeaseWatch,
+    LiveUiWatch,
     addresses,
     ca_pem,
     connects,
     flight_handshake,
     gold_rows,
+    history_applications,
     http,
     lakehouse_objects,
     mc,
     pod_ip,
+    prometheus,
     root_has,
     secret_hits,
+    series_over,
     service_ip,
     tls_issuer,
 )
@@ -119,7 +124,7 @@ def test_01_node_is_ready_isolated_and_labelled(the_bed: Bed) -> None:
 
 def test_02_up_deploys_the_dev_stack(the_bed: Bed) -> None:
     the_bed.pulumi("stack", "init")
-    # The bed runs no random provider: the four secrets are set, as a user may set them.
+    # The bed runs no random provider: every secret is set, as a user may set them.
     # A hand-set MinIO root password may start with '-' (it must reach `mc` intact).
     set_secrets(
         the_bed,
@@ -128,6 +133,9 @@ def test_02_up_deploys_the_dev_stack(the_bed: Bed) -> None:
             "sparkS3SecretKey": password(),
             "dremioS3SecretKey": password(),
             "dremioAdminPassword": password(),
+            "historyS3SecretKey": password(),
+            "metricsS3SecretKey": password(),
+            **({"internalTlsSeed": password()} if the_bed.tls else {}),
         },
     )
     out = the_bed.lakehouse("up", "--stack", "dev", timeout=2400)
@@ -225,7 +233,7 @@ def test_05_every_ingress_has_an_address_and_routes_to_its_own_backend(the_bed: 
         DREMIO_ADMIN,
         the_bed.secrets["dremioAdminPassword"],
     )
-    assert token == "authorization Bearer ", token
+    assert token == "authorization Bearer", token
     if the_bed.tls:
         # MinIO serves TLS inside the cluster with the stack's own CA: verified against
         # that CA it passes, against the machine's CAs it is refused; Traefik (above) and
@@ -247,12 +255,26 @@ def test_05_every_ingress_has_an_address_and_routes_to_its_own_backend(the_bed: 
 def test_06_pipeline_runs_through_the_operator_and_matches_the_oracle(the_bed: Bed) -> None:
     the_bed.lakehouse("generate", "--stack", "dev", "--scale", SCALE, "--change-batches", "2")
     the_bed.timeline.mark("landing data written through the S3 ingress")
-    with LeaseWatch(the_bed, JOBS) as lease:
+    with (
+        LeaseWatch(the_bed, JOBS) as lease,
+        LiveUiWatch(the_bed, JOBS, Hosts().spark_ui) as live_ui,
+    ):
         out = the_bed.lakehouse("pipeline", "run", "--layer", "all", "--stack", "dev", timeout=3600)
     the_bed.timeline.mark("bronze, silver and gold ran as SparkApplications")
+    # Each layer's live UI answered through the ingress while it ran, at the URL the CLI
+    # printed.
+    for name in live_ui.answered:
+        assert f"(Spark UI: http://{name}.{Hosts().spark_ui})" in out, out[-3000:]
+    pipeline_apps = sorted(
+        a["metadata"]["name"]
+        for a in the_bed.kubectl_json("-n", JOBS, "get", "sparkapplications")["items"]
+    )
+    assert sorted(live_ui.answered) == pipeline_apps, (live_ui.answered, pipeline_apps)
+    the_bed.facts["live_ui_answered"] = sorted(live_ui.answered)
+    the_bed.facts["pipeline_apps"] = pipeline_apps
     # One application per layer, named for it, each COMPLETED, in order.
     apps = the_bed.kubectl_json("-n", JOBS, "get", "sparkapplications")["items"]
-    layers = [re.fullmatch(r"lakehouse-(\w+)-\d+", a["metadata"]["name"]) for a in apps]
+    layers = [re.fullmatch(r"lakehouse-(\w+)-[\d-]+", a["metadata"]["name"]) for a in apps]
     assert all(layers), [a["metadata"]["name"] for a in apps]
     assert sorted(m.group(1) for m in layers if m) == ["bronze", "gold", "silver"]
     assert {a["status"]["applicationState"]["state"] for a in apps} == {"COMPLETED"}
@@ -434,17 +456,9 @@ def test_07b_a_second_writer_is_refused_while_another_run_holds_the_lease(
     the_bed.timeline.mark("a second writer was refused: CLI and kubectl both (Lease held)")
 
 
-def test_07c_only_the_declared_flows_pass(the_bed: Bed) -> None:
-    """The NetworkPolicies, enforced by a real engine (kube-router's firewall), from real
-    pods: forbidden flows are refused, the same probe passes where a flow is declared, and
-    passes where it is forbidden once the policies are taken away."""
-    zk = service_ip(the_bed, DREMIO_NS, names.ZOOKEEPER)
-    minio = service_ip(the_bed, STORAGE, names.MINIO)
-    dremio_web = service_ip(the_bed, DREMIO_NS, names.DREMIO_CLIENT_SERVICE)
-    fabric = pod_ip(the_bed, DREMIO_NS, f"{names.DREMIO_EXECUTOR}-0")
-    ingress_ns = "lakehouse-ingress"
-    the_bed.kubectl("create", "namespace", "lakehouse-probe-outsider")
-    outsider = "lakehouse-probe-outsider"
+def _probe_flows(
+    the_bed: Bed, outsider: str, ingress_ns: str, zk: str, minio: str, dremio_web: str, fabric: str
+) -> tuple[dict[str, bool], bool]:
     refused = {
         "jobs pod -> ZooKeeper": (JOBS, {}, zk, names.ZOOKEEPER_CLIENT_PORT),
         "Spark driver -> ZooKeeper": (JOBS, {"spark-role": "driver"}, zk, 2181),
@@ -480,8 +494,25 @@ def test_07c_only_the_declared_flows_pass(the_bed: Bed) -> None:
             manifest = the_bed.lay.config / f"policy-{meta['name']}.json"
             manifest.write_text(json.dumps(policy))
             the_bed.kubectl("apply", "-f", str(manifest))
-        the_bed.kubectl("delete", "namespace", outsider, "--wait=false")
     assert opened, "with no policy in its way the probe still failed: it proves nothing"
+    return seen, opened
+
+
+def test_07c_only_the_declared_flows_pass(the_bed: Bed) -> None:
+    """The NetworkPolicies, enforced by a real engine (kube-router's firewall), from real
+    pods: forbidden flows are refused, the same probe passes where a flow is declared, and
+    passes where it is forbidden once the policies are taken away."""
+    zk = service_ip(the_bed, DREMIO_NS, names.ZOOKEEPER)
+    minio = service_ip(the_bed, STORAGE, names.MINIO)
+    dremio_web = service_ip(the_bed, DREMIO_NS, names.DREMIO_CLIENT_SERVICE)
+    fabric = pod_ip(the_bed, DREMIO_NS, f"{names.DREMIO_EXECUTOR}-0")
+    ingress_ns = "lakehouse-ingress"
+    outsider = "bed-probe-outsider"  # a namespace that is not the stack's
+    the_bed.kubectl("create", "namespace", outsider)
+    try:
+        seen, opened = _probe_flows(the_bed, outsider, ingress_ns, zk, minio, dremio_web, fabric)
+    finally:
+        the_bed.kubectl("delete", "namespace", outsider, "--wait=false")
     the_bed.facts["network_probes"] = {**seen, "new namespace -> MinIO, policies removed": opened}
     the_bed.timeline.mark("NetworkPolicies: 7 forbidden flows refused, 4 declared ones pass")
 
@@ -512,6 +543,74 @@ def test_08_status_is_green_and_query_returns_the_gold_rows(the_bed: Bed) -> Non
     rows = int(re.search(r"(\d+) row\(s\)", out).group(1))  # type: ignore[union-attr]
     assert rows == the_bed.facts["gold_counts"]["order_status_summary"]
     the_bed.timeline.mark("lakehouse status green; a query through the ingress answered")
+
+
+def metric_gaps(the: Bed, metrics: list[str], window: float) -> list[str]:
+    """The metrics among ``metrics`` with no sample in the last ``window`` seconds."""
+    return [
+        m
+        for m in metrics
+        if not prometheus(the, "query", query=f"last_over_time({m}[{window:.0f}s])")["result"]
+    ]
+
+
+def test_08b_the_lakehouse_is_observable(the_bed: Bed) -> None:
+    """History server, metrics of every component, every dashboard panel, the logs."""
+    apps = the_bed.facts["pipeline_apps"]
+    # A failed query, as users make them: Dremio counts it (jobs_failed_total).
+    refused = bed_run(the_bed, "query", "SELECT * FROM lake.no_such_table", "--stack", "dev")
+    assert refused.returncode != 0, refused.output
+    # The history server lists every application of the run, each with its jobs.
+    deadline, listed = time.monotonic() + 120, {}
+    while time.monotonic() < deadline:
+        listed = {a["name"]: a["id"] for a in history_applications(the_bed)}
+        if set(apps) <= set(listed):
+            break
+        time.sleep(5)
+    assert set(apps) <= set(listed), (apps, listed)
+    for name in apps:
+        jobs = http(
+            the_bed, f"http://spark-history.localhost/api/v1/applications/{listed[name]}/jobs"
+        )
+        assert jobs.status == 200 and json.loads(jobs.body), (name, jobs.body[:300])
+    # Every scrape target was up, and each one's key metric has a value. The check can
+    # fail: a metric no component exports is reported.
+    window = time.monotonic() - the_bed.timeline.started + 60
+    time.sleep(35)  # two scrape intervals after the last query and run
+    down = [
+        t.job
+        for t in scrape.TARGETS
+        if not prometheus(
+            the_bed, "query", query=f'max_over_time(up{{job="{t.job}"}}[{window:.0f}s]) == 1'
+        )["result"]
+    ]
+    assert not down, f"scrape targets never up: {down}"
+    keys = [t.key_metric for t in scrape.TARGETS]
+    assert not metric_gaps(the_bed, keys, window), metric_gaps(the_bed, keys, window)
+    assert metric_gaps(the_bed, ["lakehouse_no_such_metric"], window) == [
+        "lakehouse_no_such_metric"
+    ]
+    # Every dashboard panel's every query returns series over the run.
+    empty = [
+        f"{board} / {panel}: {expr}"
+        for board, panel, expr in all_queries()
+        if series_over(the_bed, expr, window) == 0
+    ]
+    assert not empty, "dashboard queries without data:\n" + "\n".join(empty)
+    assert series_over(the_bed, "lakehouse_no_such_metric", window) == 0
+    # `lakehouse logs` shows a driver's lines (its result lines among them).
+    gold = next(a for a in apps if "-gold-" in a)
+    out = the_bed.lakehouse("logs", gold, "--stack", "dev")
+    assert f"{gold}-driver" in out and names.JOB_RESULT_PREFIX.strip() in out, out[-2000:]
+    the_bed.facts["observability"] = {
+        "history_server_apps": len(listed),
+        "scrape_targets_up": len(scrape.TARGETS),
+        "dashboard_queries_with_data": len(all_queries()),
+    }
+    the_bed.timeline.mark(
+        f"observable: {len(scrape.TARGETS)} targets up, {len(all_queries())} panel queries "
+        "with data, history server and logs"
+    )
 
 
 def test_09_a_second_up_changes_nothing(the_bed: Bed) -> None:
@@ -598,18 +697,23 @@ def dremio_source_secret_check(the: Bed, old_key: str) -> str:
     return "old key refused" if listed.status["ls"] != 0 else "old key still reads"
 
 
+def chart_crds() -> set[str]:
+    """The names of the CRDs the pinned charts ship in their crds/ folders."""
+    import yaml
+
+    found = set()
+    for path in Path(bed.charts_dir()).glob("*/crds/*.yaml"):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc.get("kind") == "CustomResourceDefinition":
+                found.add(doc["metadata"]["name"])
+    return found
+
+
 def test_12_destroy_leaves_no_lakehouse_object(the_bed: Bed) -> None:
     the_bed.lakehouse("destroy", "--stack", "dev", "--yes", timeout=1800)
-    # The operator's CRDs stay, as Helm leaves every chart's CRDs (deleting them would
-    # delete every SparkApplication in the cluster); docs/deploy.md says so.
-    kept = {
-        f"customresourcedefinitions -/{name}"
-        for name in (
-            "scheduledsparkapplications.sparkoperator.k8s.io",
-            "sparkapplications.sparkoperator.k8s.io",
-            "sparkconnects.sparkoperator.k8s.io",
-        )
-    }
+    # The charts' CRDs stay, as Helm leaves every chart's CRDs (deleting them would delete
+    # every SparkApplication or Traefik route in the cluster); docs/deploy.md says so.
+    kept = {f"customresourcedefinitions -/{name}" for name in chart_crds()}
     deadline, left = time.monotonic() + 180, ["(not looked yet)"]
     while left and time.monotonic() < deadline:  # namespaces and PVs go asynchronously
         left = [o for o in lakehouse_objects(the_bed) if o not in kept]

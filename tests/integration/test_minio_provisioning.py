@@ -11,7 +11,8 @@ from botocore.exceptions import ClientError
 
 from lakehouse.local.minio import LocalMinio, ensure_mc_binary
 from lakehouse.s3 import ObjectStore, S3Endpoint
-from lakehouse_infra.minio_provisioning import lifecycle, provision_files
+from lakehouse_infra.metrics_token import metrics_token
+from lakehouse_infra.minio_provisioning import EVENTS_MARKER, lifecycle, provision_files
 
 from .conftest import new_lake
 
@@ -45,6 +46,8 @@ def provisioned(
     users = {
         "spark": ("spark-" + secrets.token_hex(3), "-" + secrets.token_urlsafe(18)),
         "dremio": ("dremio-" + secrets.token_hex(3), secrets.token_urlsafe(18)),
+        "history": ("history-" + secrets.token_hex(3), secrets.token_urlsafe(18)),
+        "metrics": ("metrics-" + secrets.token_hex(3), secrets.token_urlsafe(24)),
     }
     mc = ensure_mc_binary(log=lambda _m: None)
     env = {
@@ -59,6 +62,10 @@ def provisioned(
         "SPARK_SECRET_KEY": users["spark"][1],  # starts with '-': must not read as a flag
         "DREMIO_ACCESS_KEY": users["dremio"][0],
         "DREMIO_SECRET_KEY": users["dremio"][1],
+        "HISTORY_ACCESS_KEY": users["history"][0],
+        "HISTORY_SECRET_KEY": users["history"][1],
+        "METRICS_ACCESS_KEY": users["metrics"][0],
+        "METRICS_SECRET_KEY": users["metrics"][1],
     }
     for _ in range(2):  # a second run (a re-sync after a change) must succeed too
         run = subprocess.run(
@@ -105,6 +112,48 @@ def test_the_provisioned_users_can_do_what_their_jobs_need_and_no_more(
     assert not _can(dremio, "delete", table_file)
     assert _can(dremio, "put", "dremio/cache/x")
     assert not _can(dremio, "put", "elsewhere/x")
+    # Event logs: Spark writes them, the history server reads them and cleans old ones,
+    # Dremio not at all.
+    event_log = "spark-events/spark-app-1/events_1_spark-app-1"
+    assert _can(spark, "put", event_log) and _can(spark, "put", "spark-events/old")
+    history = provisioned["history"]
+    assert _can(history, "get", event_log) and _can(history, "list", "spark-events/")
+    # The folder exists from the start, as a hidden marker Spark does not read as a log.
+    assert _can(history, "get", f"spark-events/{EVENTS_MARKER}")
+    assert not _can(history, "put", "spark-events/forged")
+    assert _can(history, "delete", "spark-events/old")
+    assert not _can(history, "get", table_file) and not _can(history, "list", "deltalake/")
+    assert not _can(history, "delete", table_file)
+    assert not _can(dremio, "get", event_log)
+    # The metrics user reads no data at all.
+    metrics = provisioned["metrics"]
+    assert not _can(metrics, "get", table_file) and not _can(metrics, "list", "")
+
+
+def test_the_metrics_token_opens_minio_metrics_and_nothing_else(
+    provisioned: dict[str, S3Endpoint], minio: LocalMinio
+) -> None:
+    """The token the stack signs for its metrics user is what MinIO's endpoint wants;
+    without it, or signed with another key, MinIO refuses."""
+    import httpx
+
+    metrics = provisioned["metrics"]
+    url = f"{minio.endpoint}/minio/v2/metrics/cluster"
+
+    def scrape(token: str | None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.get(url, headers=headers, timeout=30)
+
+    good = scrape(metrics_token(metrics.access_key, metrics.secret_key))
+    assert good.status_code == 200, good.text
+    assert "minio_cluster_capacity_usable_total_bytes" in good.text
+    for bad in (None, metrics_token(metrics.access_key, "not-its-secret-key-at-all")):
+        refused = scrape(bad)
+        assert refused.status_code == 403, refused.text
+        assert "minio_cluster" not in refused.text
+    # Another user's own key signs a token MinIO refuses: it may not read metrics.
+    spark = provisioned["spark"]
+    assert scrape(metrics_token(spark.access_key, spark.secret_key)).status_code == 403
 
 
 def test_dremio_may_browse_the_bucket_root_but_not_list_below_it(

@@ -45,8 +45,9 @@ def test_prod_uses_a_load_balancer_and_redirects_to_https(prod: Rendering) -> No
 def test_ingress_hosts_come_from_config_and_prod_has_tls_everywhere(rendering: Rendering) -> None:
     ingresses = rendering.of_kind("Ingress")
     hosts = [i["spec"]["rules"][0]["host"] for i in ingresses]
-    # MinIO's console (which accepts the root user) has a route in dev only.
-    assert len(hosts) == len(set(hosts)) == (4 if rendering.stack == "dev" else 3)
+    # MinIO's console (which accepts the root user), the history server and Prometheus
+    # (no login of their own) have routes in dev only, unless prod gives allowlists.
+    assert len(hosts) == len(set(hosts)) == (6 if rendering.stack == "dev" else 3)
     assert any(h.startswith("minio.") for h in hosts) == (rendering.stack == "dev")
     suffix = ".localhost" if rendering.stack == "dev" else ".example.com"
     assert all(h.endswith(suffix) for h in hosts)
@@ -111,10 +112,10 @@ def test_prod_console_route_needs_an_allowlist_and_gets_one() -> None:
 def test_traefik_reads_secrets_only_where_routes_are(rendering: Rendering) -> None:
     values = values_of(rendering.release("traefik"))
     assert values["rbac"] == {"enabled": False}  # not the chart's cluster-wide ClusterRole
-    assert values["providers"]["kubernetesIngress"]["namespaces"] == [
-        "lakehouse-storage",
-        "lakehouse-dremio",
-    ]
+    # In dev the history server, the live UIs (jobs) and Prometheus (monitoring) have routes.
+    observability = ["lakehouse-jobs", "lakehouse-monitoring"] if rendering.stack == "dev" else []
+    route_namespaces = ["lakehouse-storage", "lakehouse-dremio", *observability]
+    assert values["providers"]["kubernetesIngress"]["namespaces"] == route_namespaces
     cluster_rules = [
         rule
         for role in rendering.of_kind("ClusterRole")
@@ -131,7 +132,7 @@ def test_traefik_reads_secrets_only_where_routes_are(rendering: Rendering) -> No
         for r in rendering.of_kind("Role")
         if r["metadata"]["name"] == "traefik"
     }
-    assert set(roles) == {"lakehouse-storage", "lakehouse-dremio"}
+    assert set(roles) == set(route_namespaces)
     bindings = [
         b
         for b in [*rendering.of_kind("ClusterRoleBinding"), *rendering.of_kind("RoleBinding")]

@@ -15,6 +15,8 @@ from lakehouse_core import versions
 from .conftest import checked_in_manifests, crd_dir, crd_schema
 
 CUSTOM_KINDS = ("SparkApplication", "ScheduledSparkApplication")
+# Kinds of other projects' CRDs: the Prometheus operator's (checked below), Traefik's.
+OTHER_CUSTOM_KINDS = ("PodMonitor", "Middleware")
 # kind's default node (v0.32: 1.36) and the oldest Kubernetes the stacks support.
 KUBERNETES_VERSIONS = tuple(f"{v}.0" for v in versions.KUBERNETES_VERSIONS_SUPPORTED)
 
@@ -23,7 +25,7 @@ KUBERNETES_VERSIONS = tuple(f"{v}.0" for v in versions.KUBERNETES_VERSIONS_SUPPO
 def test_every_builtin_object_validates_strictly(rendering: Rendering, k8s_version: str) -> None:
     checked = 0
     for obj in rendering.objects:
-        if obj["kind"] in CUSTOM_KINDS:
+        if obj["kind"] in CUSTOM_KINDS + OTHER_CUSTOM_KINDS:
             continue
         try:
             kubernetes_validate.validate(obj, k8s_version, strict=True)
@@ -91,5 +93,42 @@ def test_lakehouse_render_writes_files_that_validate(tmp_path) -> None:  # type:
             if isinstance(crd_dir(), Path):
                 _validate_custom(obj)
             continue
+        if obj["kind"] in OTHER_CUSTOM_KINDS:
+            continue
         kubernetes_validate.validate(obj, KUBERNETES_VERSIONS[-1], strict=True)
         assert "mock-" not in path.read_text(), f"{path} holds a secret value"
+
+
+def podmonitor_schema() -> dict[str, Any] | str:
+    """The PodMonitor CRD's schema from the Prometheus operator's Go module, or why not."""
+    import json
+    import shutil
+    import subprocess
+
+    import yaml
+
+    go = shutil.which("go")
+    if go is None:
+        return "no Go toolchain to fetch the Prometheus operator's module"
+    module = "github.com/prometheus-operator/prometheus-operator@" + (
+        versions.PROMETHEUS_OPERATOR_GO_VERSION
+    )
+    done = subprocess.run(
+        [go, "mod", "download", "-json", module], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        return f"go mod download {module}: {done.stderr.strip()[-300:]}"
+    crd = Path(json.loads(done.stdout)["Dir"]) / "example" / "prometheus-operator-crd"
+    doc = yaml.safe_load((crd / "monitoring.coreos.com_podmonitors.yaml").read_text())
+    [version] = [v for v in doc["spec"]["versions"] if v["name"] == "v1"]
+    return dict(version["schema"]["openAPIV3Schema"])
+
+
+def test_pod_monitors_match_the_prometheus_operator_crd(prod: Rendering) -> None:
+    schema = podmonitor_schema()
+    if isinstance(schema, str):
+        pytest.skip(schema)
+    monitors = prod.of_kind("PodMonitor")
+    assert monitors
+    for monitor in monitors:
+        jsonschema.Draft7Validator(schema).validate(monitor)

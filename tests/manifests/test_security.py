@@ -101,7 +101,7 @@ def test_secret_values_appear_only_in_secrets(rendering: Rendering) -> None:
 
 def test_generated_passwords_never_appear_in_plain_objects() -> None:
     plain = render_stack("dev", redact=False)
-    assert len(plain.generated_secrets) == 4
+    assert len(plain.generated_secrets) == 6  # names.SECRET_CONFIG_KEYS but the TLS seed
     for obj in plain.objects:
         if obj["kind"] == "Secret":
             continue

@@ -10,7 +10,7 @@ from lakehouse.render import Rendering
 
 from .conftest import pod_templates, values_of
 
-DEV_MEMORY_BUDGET_GIB = 10.0
+DEV_MEMORY_BUDGET_GIB = 10.5  # with observability on (its Prometheus, history server)
 UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9}
 
 

@@ -46,7 +46,13 @@ def run_script(tmp_path: Path, *, attached: bool) -> list[dict[str, Any]]:
     mc.chmod(mc.stat().st_mode | stat.S_IEXEC)
     provision = tmp_path / "provision"
     provision.mkdir(exist_ok=True)
-    for name in ("spark-policy.json", "dremio-policy.json", "lifecycle.json"):
+    for name in (
+        "spark-policy.json",
+        "dremio-policy.json",
+        "history-policy.json",
+        "metrics-policy.json",
+        "lifecycle.json",
+    ):
         (provision / name).write_text("{}")
     script = tmp_path / "provision.sh"
     script.write_text(PROVISION_SCRIPT)
@@ -64,6 +70,10 @@ def run_script(tmp_path: Path, *, attached: bool) -> list[dict[str, Any]]:
         "SPARK_SECRET_KEY": "--spark-secret",
         "DREMIO_ACCESS_KEY": "lakehouse-dremio",
         "DREMIO_SECRET_KEY": "-d",
+        "HISTORY_ACCESS_KEY": "lakehouse-history",
+        "HISTORY_SECRET_KEY": "-history key",
+        "METRICS_ACCESS_KEY": "lakehouse-metrics",
+        "METRICS_SECRET_KEY": "--metrics",
         **({"ATTACHED": "1"} if attached else {}),
     }
     result = subprocess.run(
@@ -76,7 +86,7 @@ def run_script(tmp_path: Path, *, attached: bool) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("attached", [False, True], ids=["first run", "re-run"])
 def test_secret_keys_go_to_mc_on_stdin_never_as_arguments(tmp_path: Path, attached: bool) -> None:
     calls = run_script(tmp_path, attached=attached)
-    secrets = ("-root secret with spaces", "--spark-secret", "-d")
+    secrets = ("-root secret with spaces", "--spark-secret", "-d", "-history key", "--metrics")
     for call in calls:
         assert not set(call["argv"]) & set(secrets), call
     alias = next(c for c in calls if c["argv"][:2] == ["alias", "set"])
@@ -85,4 +95,6 @@ def test_secret_keys_go_to_mc_on_stdin_never_as_arguments(tmp_path: Path, attach
     assert [(u["argv"][-1], u["stdin"]) for u in users] == [
         ("lakehouse-spark", "--spark-secret"),
         ("lakehouse-dremio", "-d"),
+        ("lakehouse-history", "-history key"),
+        ("lakehouse-metrics", "--metrics"),
     ]

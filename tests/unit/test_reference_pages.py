@@ -10,6 +10,7 @@ from lakehouse.reference import (
     SECURITY_PAGE,
     configuration_page,
     with_flow_table,
+    with_observability_tables,
 )
 from lakehouse_core.paths import REPO_ROOT
 
@@ -29,6 +30,13 @@ def test_the_configuration_page_is_generated_from_the_settings() -> None:
 def test_the_security_page_prints_the_flows_the_policies_are_made_of() -> None:
     page = SECURITY_PAGE.read_text()
     assert page == with_flow_table(page), "docs/security.md's flow table is stale: `make docs`"
+
+
+def test_the_observability_page_prints_the_targets_and_panels_the_stack_ships() -> None:
+    page = (REPO_ROOT / "docs" / "observability.md").read_text()
+    assert page == with_observability_tables(page), (
+        "docs/observability.md's tables are stale: `make docs`"
+    )
 
 
 def test_every_docs_path_the_code_names_exists() -> None:

@@ -235,3 +235,35 @@ def test_an_issuer_without_cert_manager_stops_up_before_pulumi(
             "lakehouse:internalTls.issuer names a cert-manager issuer",
             "no certificates.cert-manager.io",
         )
+
+
+MONITORS = """\
+config:
+  lakehouse:environment: dev
+  lakehouse:kubeContext: kind-lakehouse
+  lakehouse:observability:
+    prometheusOperator: true
+"""
+
+
+@pytest.mark.parametrize("installed", [False, True])
+def test_monitors_without_the_prometheus_operator_stop_up_before_pulumi(
+    stack_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, installed: bool
+) -> None:
+    from lakehouse.ops.cluster import Cluster
+
+    (stack_dir / "Pulumi.dev.yaml").write_text(MONITORS)
+    monkeypatch.setattr(Cluster, "__init__", lambda self, context: None)
+    monkeypatch.setattr(
+        Cluster, "has_crd", lambda self, name: installed and name.endswith("coreos.com")
+    )
+    monkeypatch.setenv("PATH", str(tmp_path))
+    result = runner.invoke(app, ["up", "--stack", "dev"])
+    if installed:
+        one_error(result, "`pulumi` is not installed")  # past the check, at the next step
+    else:
+        one_error(
+            result,
+            "lakehouse:observability.prometheusOperator is on",
+            "no podmonitors.monitoring.coreos.com",
+        )

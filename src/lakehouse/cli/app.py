@@ -18,6 +18,7 @@ from lakehouse.cli import (
     deploy_cmds,
     kind_cmds,
     local_cmds,
+    observe_cmds,
     pipeline_cmds,
     query_cmds,
 )
@@ -72,7 +73,8 @@ ON_KUBERNETES: tuple[Callable[..., None], ...] = (
     deploy_cmds.render,
     deploy_cmds.manifests,
     query_cmds.query,
-    query_cmds.status,
+    observe_cmds.status,
+    observe_cmds.logs,
 )
 for command in ON_ONE_MACHINE:
     app.command(rich_help_panel=ONE_MACHINE)(command)

@@ -103,7 +103,8 @@ def _run_on_cluster(
 
         def on_state(name: str, state: str) -> None:
             status.update(f"{name}: {state}")
-            console().log(f"{name}: {state}")
+            ui = cfg.live_ui_url(name) if state == "RUNNING" else None
+            console().log(f"{name}: {state}" + (f" (Spark UI: {ui})" if ui else ""))
 
         runs = pipeline_run.run(cluster, settings, layer, on_state=on_state, timeout=timeout)
     for run in runs:

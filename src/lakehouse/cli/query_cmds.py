@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lakehouse.cli.common import Stack, console, fail
+from lakehouse.cli.common import Stack, console
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -80,25 +80,3 @@ def _emit(table: pa.Table, output: Path | None) -> None:
 
         pq.write_table(table, output)
         console().print(f"wrote {table.num_rows} rows to {output}")
-
-
-def status(stack: Stack = "dev") -> None:
-    """The health of MinIO, Dremio, the Spark operator and the ingress, in one table."""
-    from rich.table import Table
-
-    from lakehouse.ops import status as health
-    from lakehouse.ops.cluster import Cluster
-    from lakehouse.ops.stacks import load_stack_config
-
-    cfg = load_stack_config(stack)
-    checks = health.check_all(cfg, Cluster(cfg.kube_context))
-    view = Table("component", "healthy", "detail")
-    for c in checks:
-        view.add_row(c.component, "[green]yes[/]" if c.healthy else "[red]no[/]", c.detail)
-    console().print(view)
-    unhealthy = [c.component for c in checks if not c.healthy]
-    if unhealthy:
-        raise fail(
-            f"not healthy: {', '.join(unhealthy)}",
-            hint="the detail column says what each check saw",
-        )

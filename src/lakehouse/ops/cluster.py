@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -180,6 +180,52 @@ class Cluster:
             return str(self.core.read_namespaced_pod_log(pod, namespace, tail_lines=tail))
         except Exception as err:  # a missing log is reported, not raised: it is a detail
             return f"(no log for {pod}: {err})"
+
+    @_api_call
+    def service_get(self, namespace: str, service: str, path: str) -> str:
+        """GET a path of a Service through the API server's proxy (no route needed)."""
+        answer = self.core.connect_get_namespaced_service_proxy_with_path(
+            service, namespace, path, _request_timeout=15, _preload_content=False
+        )
+        return bytes(answer.data).decode()
+
+    @_api_call
+    def pod_names(self, namespace: str, selector: str) -> list[str]:
+        pods = self.core.list_namespaced_pod(namespace, label_selector=selector).items
+        return sorted(str(p.metadata.name) for p in pods)
+
+    def pod_log_lines(
+        self,
+        namespace: str,
+        pod: str,
+        *,
+        follow: bool = False,
+        since: int | None = None,
+        tail: int | None = None,
+    ) -> Iterator[str]:
+        """The pod's log line by line (every container's, the first one's when one)."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            stream = self.core.read_namespaced_pod_log(
+                pod,
+                namespace,
+                follow=follow,
+                since_seconds=since,
+                tail_lines=tail,
+                _preload_content=False,
+            )
+        except ApiException as err:
+            yield f"(no log: {err.reason})"
+            return
+        pending = b""
+        for chunk in stream.stream(amt=4096, decode_content=True):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                yield line.decode(errors="replace")
+        if pending:
+            yield pending.decode(errors="replace")
 
     @_api_call
     def ready_replicas(self, namespace: str, kind: str, name: str) -> tuple[int, int]:

@@ -88,11 +88,12 @@ def select_stack(stack: str, cfg: StackConfig | None = None, root: Path | None =
 
 
 CERT_MANAGER_CRD = "certificates.cert-manager.io"
+PROMETHEUS_OPERATOR_CRD = "podmonitors.monitoring.coreos.com"
 
 
 def check_cluster_prerequisites(cfg: StackConfig) -> None:
     """What the settings need of the cluster, checked before anything is deployed: a named
-    cert-manager issuer needs cert-manager's CRDs."""
+    cert-manager issuer needs cert-manager's CRDs, monitors need the Prometheus operator's."""
     from lakehouse.ops.cluster import Cluster
     from lakehouse_core.stack_config import ConfigError
 
@@ -101,7 +102,15 @@ def check_cluster_prerequisites(cfg: StackConfig) -> None:
         keys.append("internalTls.issuer")
     if cfg.ingress.tls.enabled and cfg.ingress.tls.cluster_issuer:
         keys.append("ingress.tls.clusterIssuer")
-    if keys and not Cluster(cfg.kube_context).has_crd(CERT_MANAGER_CRD):
+    cluster = Cluster(cfg.kube_context) if keys or cfg.monitors_on else None
+    if cluster is not None and cfg.monitors_on and not cluster.has_crd(PROMETHEUS_OPERATOR_CRD):
+        raise ConfigError(
+            "lakehouse:observability.prometheusOperator is on, but the cluster serves no "
+            f"{PROMETHEUS_OPERATOR_CRD}: the Prometheus operator is not installed",
+            hint="install it (for example the kube-prometheus-stack chart) first, or set "
+            "lakehouse:observability.prometheusOperator to false",
+        )
+    if keys and cluster is not None and not cluster.has_crd(CERT_MANAGER_CRD):
         raise ConfigError(
             f"lakehouse:{' and lakehouse:'.join(keys)} names a cert-manager issuer, but the "
             f"cluster serves no {CERT_MANAGER_CRD}: cert-manager is not installed",

@@ -95,4 +95,32 @@ def check_all(cfg: Any, cluster: Any) -> list[ComponentHealth]:
         ),
         deployments_check(cluster, "Spark operator", cfg.spark.operator_namespace),
         deployments_check(cluster, "Ingress (Traefik)", ingress.namespace),
+        *(
+            [
+                workload_check(
+                    cluster,
+                    "Spark History Server",
+                    cfg.spark.jobs_namespace,
+                    "Deployment",
+                    names.SPARK_HISTORY,
+                )
+            ]
+            if cfg.observability.history_server
+            else []
+        ),
+        *(
+            [deployments_check(cluster, "Monitoring", names.MONITORING_NAMESPACE)]
+            if cfg.observability.metrics
+            else []
+        ),
     ]
+
+
+def storage_check(figures: Any) -> ComponentHealth:
+    """MinIO's capacity; unhealthy with a drive offline (healing is reported, not failed)."""
+    gib = 2**30
+    detail = (
+        f"{figures.usable_free / gib:.1f} of {figures.usable_total / gib:.1f} GiB free, "
+        f"{figures.drives_offline:.0f} drive(s) offline, {figures.drives_healing:.0f} healing"
+    )
+    return ComponentHealth("MinIO capacity", figures.drives_offline == 0, detail)

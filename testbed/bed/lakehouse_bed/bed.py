@@ -26,7 +26,16 @@ from lakehouse_core.errors import LakehouseError
 from lakehouse_core.paths import cache_dir
 
 Log = Callable[[str], None]
-INGRESS_HOSTS = ["dremio.localhost", "flight.localhost", "minio.localhost", "s3.localhost"]
+def _ingress_hosts() -> list[str]:
+    """The dev stack's host names (a running application's UI is at <app>.<spark_ui>: a
+    domain, which the cluster test reaches with a Host header)."""
+    from lakehouse_core.stack_config import Hosts
+
+    hosts = Hosts()
+    return [getattr(hosts, f) for f in Hosts.model_fields if f != "spark_ui"]
+
+
+INGRESS_HOSTS = _ingress_hosts()
 CHARTS_DIR_ENV = "LAKEHOUSE_CHARTS_DIR"
 
 

@@ -190,19 +190,10 @@ def _operator_crds(context: Path, _log: Log) -> dict[str, str]:
     return {}
 
 
-def _zookeeper(context: Path, log: Log) -> dict[str, str]:
-    """The jars of ZooKeeper's binary distribution (its lib/), from Maven Central through mvn.
-
-    The zookeeper POM leaves out what the distribution ships beside it (metrics-core, which
-    the server needs at start, the CLI's commons-cli and jline, snappy, and the admin
-    server's Jetty), so those are named here at the distribution's versions.
-    """
-    lib = cache_dir() / "localcluster" / "images" / f"zookeeper-{ZOOKEEPER_VERSION}-dist-lib"
-    if not lib.is_dir():
-        log(f"resolving ZooKeeper {ZOOKEEPER_VERSION}'s jars from Maven Central")
-        with tempfile.TemporaryDirectory() as tmp:
-            (Path(tmp) / "pom.xml").write_text(
-                f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
+# The release's lib/ ships zookeeper-prometheus-metrics 3.8.4, which Maven Central does not
+# serve; 3.8.3's jar carries the same code.
+ZOOKEEPER_PROMETHEUS_VERSION = "3.8.3"
+ZOOKEEPER_DIST_POM = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>lakehouse.local</groupId><artifactId>zookeeper-standin</artifactId>
   <version>1</version><packaging>pom</packaging>
@@ -219,12 +210,31 @@ def _zookeeper(context: Path, log: Log) -> dict[str, str]:
       <version>2.14.6</version></dependency>
     <dependency><groupId>org.xerial.snappy</groupId><artifactId>snappy-java</artifactId>
       <version>1.1.10.5</version></dependency>
+    <dependency><groupId>org.apache.zookeeper</groupId>
+      <artifactId>zookeeper-prometheus-metrics</artifactId>
+      <version>{ZOOKEEPER_PROMETHEUS_VERSION}</version></dependency>
     <dependency><groupId>org.eclipse.jetty</groupId><artifactId>jetty-servlet</artifactId>
       <version>9.4.53.v20231009</version></dependency>
   </dependencies>
 </project>
 """
-            )
+
+
+def _zookeeper(context: Path, log: Log) -> dict[str, str]:
+    """The jars of ZooKeeper's binary distribution (its lib/), from Maven Central through mvn.
+
+    The zookeeper POM leaves out what the distribution ships beside it (metrics-core, which
+    the server needs at start, the CLI's commons-cli and jline, snappy, the admin server's
+    Jetty, and the Prometheus metrics provider), so those are named here at the
+    distribution's versions.
+    """
+    pom = ZOOKEEPER_DIST_POM
+    digest = hashlib.sha256(pom.encode()).hexdigest()[:8]
+    lib = cache_dir() / "localcluster" / "images" / f"zookeeper-{ZOOKEEPER_VERSION}-lib-{digest}"
+    if not lib.is_dir():
+        log(f"resolving ZooKeeper {ZOOKEEPER_VERSION}'s jars from Maven Central")
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "pom.xml").write_text(pom)
             _run(
                 [
                     "mvn",
@@ -344,6 +354,16 @@ def catalogue() -> list[Image]:
         Image(versions.MINIO_IMAGE.ref, _recipe("minio"), _binary(programs.MINIO_SERVER, "minio")),
         Image(versions.MC_IMAGE.ref, _recipe("mc"), _mc),
         Image(TRAEFIK_IMAGE, _recipe("traefik"), _binary(programs.TRAEFIK, "traefik")),
+        Image(
+            versions.PROMETHEUS_IMAGE.ref,
+            _recipe("prometheus"),
+            _binary(programs.PROMETHEUS, "prometheus"),
+        ),
+        Image(
+            versions.PUSHGATEWAY_IMAGE.ref,
+            _recipe("pushgateway"),
+            _binary(programs.PUSHGATEWAY, "pushgateway"),
+        ),
         Image(SPARK_OPERATOR_HOOK_IMAGE, _recipe("spark-operator-kubectl"), _operator_crds),
         Image(DEBIAN_BASE, _recipe("debian-base"), _debian_rootfs),
         Image(versions.SPARK_BASE_IMAGE.ref, _recipe("spark"), _spark),

@@ -225,8 +225,24 @@ PULUMI_KUBERNETES_PROVIDER = GoTarget(
     ),
 )
 
+# The stack's own Prometheus (dev) and the Pushgateway: their release tags' modules. The
+# Prometheus module carries no web UI assets (built without `builtinassets` its UI pages
+# answer 500); its API, which the stack and the cluster test use, is whole.
+PROMETHEUS = GoTarget(
+    name="prometheus",
+    module="github.com/prometheus/prometheus",
+    version=versions.PROMETHEUS_GO_VERSION,
+    binaries={"prometheus": "github.com/prometheus/prometheus/cmd/prometheus"},
+)
+PUSHGATEWAY = GoTarget(
+    name="pushgateway",
+    module="github.com/prometheus/pushgateway",
+    version=versions.PUSHGATEWAY_GO_VERSION,
+    binaries={"pushgateway": "github.com/prometheus/pushgateway"},
+)
+
 # In the order a first `lakehouse-bed build` builds them: the node first.
 NODE_PROGRAMS = (KUBERNETES, ETCD, COREDNS, LOCAL_PATH_PROVISIONER, CRICTL, KUBE_ROUTER)
-IMAGE_PROGRAMS = (MINIO_SERVER, MC, SPARK_OPERATOR, TRAEFIK)
+IMAGE_PROGRAMS = (MINIO_SERVER, MC, SPARK_OPERATOR, TRAEFIK, PROMETHEUS, PUSHGATEWAY)
 DEPLOY_PROGRAMS = (PULUMI_CLI, PULUMI_KUBERNETES_PROVIDER)
 ALL_PROGRAMS = NODE_PROGRAMS + IMAGE_PROGRAMS + DEPLOY_PROGRAMS

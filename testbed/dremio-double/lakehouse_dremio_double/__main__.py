@@ -71,6 +71,20 @@ def dist_path() -> str | None:
     return found.group(1) if found else None
 
 
+def web_admin() -> tuple[str, int] | None:
+    """services.web-admin.host and .port of dremio.conf, if the port is set (Dremio's own
+    default is 127.0.0.1 on a random port, which no one scrapes)."""
+    conf = CONF / "dremio.conf"
+    if not conf.is_file():
+        return None
+    text = conf.read_text()
+    port = re.search(r"web-admin\.port:\s*(\d+)", text)
+    host = re.search(r'web-admin\.host:\s*"([^"]+)"', text)
+    if not port:
+        return None
+    return (host.group(1) if host else "127.0.0.1"), int(port.group(1))
+
+
 def wait_for_zookeeper(connect: str, timeout: float = 600) -> None:
     """Dremio does not serve before its ZooKeeper serves a session; neither does the double.
 
@@ -136,6 +150,7 @@ def hold_ports(ports: list[int]) -> None:
 
 
 def start_fg() -> int:
+    from lakehouse_dremio_double.metrics import web_admin_server
     from lakehouse_dremio_double.server import DremioDouble, KVStoreTooOld
 
     # Until it serves, a stop request ends it at once (see run_until_terminated).
@@ -145,7 +160,10 @@ def start_fg() -> int:
     if opts.get("zookeeper"):
         wait_for_zookeeper(opts["zookeeper"])
     hold_ports([45678, 45679])
+    admin = web_admin()
     if not coordinator:
+        if admin:
+            web_admin_server(*admin, jobs=None, executor=True)
         log("executor: holding the fabric port (the double runs queries on the coordinator)")
         return run_until_terminated()
     try:
@@ -158,6 +176,9 @@ def start_fg() -> int:
         log(f"Failure while starting services. {err}")
         return SERVICE_START_FAILURE
     double.start()
+    if admin:
+        web_admin_server(*admin, jobs=double.api.meters, executor=False)
+        log(f"web-admin (/live, /metrics) on {admin[0]}:{admin[1]}")
     log(f"Dremio API double {VERSION} serving REST on 9047 and Flight on 32010")
     return run_until_terminated()
 

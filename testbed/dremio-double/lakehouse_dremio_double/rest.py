@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from lakehouse_dremio_double import sql
 from lakehouse_dremio_double.catalog import ApiError, Catalog, iso, now_ms
+from lakehouse_dremio_double.metrics import JobMetrics
 
 log = logging.getLogger(__name__)
 
@@ -104,28 +105,43 @@ class Api:
         self.catalog, self.sessions, self.faults = catalog, sessions, faults
         self.kv = catalog.kv
         self.jobs: dict[str, Job] = {}
+        self.meters = JobMetrics()  # what Dremio's job meters would count (metrics.py)
 
     # --- jobs -------------------------------------------------------------------------------
     def submit(self, text: str, query_type: str = "REST") -> Job:
         job = Job(str(uuid.uuid4()), text, query_type)
         self.jobs[job.id] = job
+        self.meters.started(query_type)
 
         def execute() -> None:
+            error_type: str | None = None
             try:
                 job.result = sql.run(self.catalog, text)
                 job.state = "COMPLETED"
             except ApiError as err:
-                job.error, job.state = err.message, "FAILED"
+                job.error, job.state, error_type = err.message, "FAILED", "VALIDATION"
             except Exception as err:  # a bug in the double shows as a failed job, as in Dremio
                 job.error, job.state = f"{type(err).__name__}: {err}", "FAILED"
+                error_type = "SYSTEM"
             job.ended = now_ms()
+            self.meters.ended(query_type, error_type)
 
         threading.Thread(target=execute, daemon=True).start()
         return job
 
     def run_now(self, text: str, query_type: str) -> pa.Table:
         """A query for Flight: run it and return its rows, or ApiError."""
-        return sql.run(self.catalog, text)
+        self.meters.started(query_type)
+        try:
+            table = sql.run(self.catalog, text)
+        except ApiError:
+            self.meters.ended(query_type, "VALIDATION")
+            raise
+        except Exception:
+            self.meters.ended(query_type, "SYSTEM")
+            raise
+        self.meters.ended(query_type, None)
+        return table
 
     def _job(self, job_id: str) -> Job:
         job = self.jobs.get(job_id)
