@@ -26,6 +26,8 @@ from lakehouse_core.errors import LakehouseError
 from lakehouse_core.paths import cache_dir
 
 Log = Callable[[str], None]
+
+
 def _ingress_hosts() -> list[str]:
     """The dev stack's host names (a running application's UI is at <app>.<spark_ui>: a
     domain, which the cluster test reaches with a Host header)."""
