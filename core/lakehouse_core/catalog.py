@@ -72,6 +72,8 @@ ALL_LAYERS = "all"
 LAYER_CHOICES: tuple[str, ...] = (*(layer.value for layer in Layer), ALL_LAYERS)
 # Not a layer: compaction, checkpoints and VACUUM of what the layers wrote.
 MAINTENANCE_STEP = "maintenance"
+# The job step that puts one table back to an earlier version (Delta RESTORE).
+RESTORE_STEP = "restore"
 
 
 def layers_for(choice: str) -> tuple[Layer, ...]:

@@ -91,7 +91,13 @@ JOB_IMAGE = ProjectImage(
     repository=versions.JOB_IMAGE_REPOSITORY,
     dockerfile="spark-apps/Dockerfile",
     sources=("spark-apps/run_job.py", "spark-apps/lakehouse_jobs", *IMAGE_CORE_MODULES),
-    arg_names=("SPARK_BASE_IMAGE", "SPARK_EXTRA_JARS", "DELTA_JAR", "SPARK_UID"),
+    arg_names=(
+        "SPARK_BASE_IMAGE",
+        "SPARK_EXTRA_JARS",
+        "DELTA_JAR",
+        "SPARK_UID",
+        "LAKEHOUSE_VERSION",
+    ),
 )
 
 DREMIO_BOOTSTRAP_IMAGE = ProjectImage(
@@ -102,7 +108,7 @@ DREMIO_BOOTSTRAP_IMAGE = ProjectImage(
         "dremio-client/lakehouse_dremio",
         *IMAGE_CORE_MODULES,
     ),
-    arg_names=("SPARK_BASE_IMAGE", "SPARK_UID"),
+    arg_names=("SPARK_BASE_IMAGE", "SPARK_UID", "LAKEHOUSE_VERSION"),
 )
 
 PROJECT_IMAGES = (JOB_IMAGE, DREMIO_BOOTSTRAP_IMAGE)
@@ -126,4 +132,13 @@ def build_args(maven_repository: str = versions.MAVEN_CENTRAL) -> dict[str, str]
         ),
         "DELTA_JAR": versions.DELTA_SPARK.filename,
         "SPARK_UID": "185",
+        # The release the image belongs to (its org.opencontainers.image.version label).
+        "LAKEHOUSE_VERSION": release_version(),
     }
+
+
+def release_version() -> str:
+    """This checkout's release (``version`` in pyproject.toml, as installed)."""
+    from importlib.metadata import version
+
+    return version("lakehouse")

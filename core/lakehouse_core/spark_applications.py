@@ -20,6 +20,7 @@ from lakehouse_core.catalog import (
     DEFAULT_RETAIN_HOURS,
     LAYER_CHOICES,
     MAINTENANCE_STEP,
+    RESTORE_STEP,
     SPARK_EVENTS_PREFIX,
     Layer,
 )
@@ -238,6 +239,37 @@ def application_spec(
         arguments += ["--retain-hours", f"{settings.retain_hours:g}"]
     if datasets:
         arguments += ["--datasets", *datasets]
+    return _spec(name, arguments, settings)
+
+
+def restore_application(
+    table: str,
+    settings: JobSettings,
+    *,
+    name: str,
+    version: int | None = None,
+    timestamp: str | None = None,
+) -> dict[str, Any]:
+    """The SparkApplication that restores one table (``layer.table``) to an earlier version
+    or time, and rewrites the gold tables that read it. Never retried by the operator: a
+    RESTORE that committed must not be repeated."""
+    when = ["--version", str(version)] if version is not None else ["--timestamp", str(timestamp)]
+    arguments = [RESTORE_STEP, "--table", table, *when, "--bucket", settings.bucket]
+    spec = _spec(name, arguments, settings)
+    spec["restartPolicy"] = {"type": "Never"}
+    return {
+        "apiVersion": "sparkoperator.k8s.io/v1beta2",
+        "kind": "SparkApplication",
+        "metadata": {
+            "name": name,
+            "namespace": settings.namespace,
+            "labels": labels(name, settings),
+        },
+        "spec": spec,
+    }
+
+
+def _spec(name: str, arguments: list[str], settings: JobSettings) -> dict[str, Any]:
     driver = _pod(name, settings, settings.driver_cores, settings.driver_memory)
     driver["serviceAccount"] = settings.service_account
     executor = _pod(name, settings, settings.executor_cores, settings.executor_memory)

@@ -268,6 +268,14 @@ class DremioClient:
         """Decimals stay exact: Dremio writes them as JSON numbers with their scale."""
         return json.loads(response.text, parse_float=Decimal)
 
+    def get_json(self, path: str) -> Any:
+        """GET one of the API's paths (``/api/v3/...``); its JSON."""
+        return self._json(self._request("GET", path))
+
+    def post_json(self, path: str, body: dict[str, Any]) -> Any:
+        """POST (not retried: a create must not happen twice); the answer's JSON."""
+        return self._json(self._request("POST", path, json=body, retry=False))
+
     # --- server and users --------------------------------------------------------------
     def server_status(self) -> str:
         return str(self._request("GET", "/apiv2/server_status", retry=False).json())

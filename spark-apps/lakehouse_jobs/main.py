@@ -29,6 +29,7 @@ from lakehouse_core.catalog import (
     LAYER_CHOICES,
     MAINTENANCE_STEP,
     PIPELINES,
+    RESTORE_STEP,
     LakeCatalog,
     Layer,
     layers_for,
@@ -189,9 +190,50 @@ def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
+def parse_restore_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="lakehouse_jobs restore",
+        description="Put one table back to an earlier version (Delta RESTORE).",
+    )
+    parser.add_argument("--table", required=True, help="<layer>.<table>, e.g. silver.orders")
+    when = parser.add_mutually_exclusive_group(required=True)
+    when.add_argument("--version", type=int, help="the version to restore")
+    when.add_argument("--timestamp", help="the time to restore to (ISO 8601)")
+    parser.add_argument("--bucket", default=CATALOG.bucket)
+    return parser.parse_args(list(argv))
+
+
+def main_restore(argv: Sequence[str]) -> int:
+    args = parse_restore_args(argv)
+    catalog = CATALOG.with_bucket(args.bucket)
+    from lakehouse_jobs.restore import restore_table
+    from lakehouse_jobs.session import build_session
+
+    try:
+        with one_writer():
+            spark = build_session("lakehouse-restore")
+            try:
+                results = restore_table(
+                    spark, catalog, args.table, version=args.version, timestamp=args.timestamp
+                )
+            finally:
+                spark.stop()
+    except LakehouseError as err:
+        print(f"error: {err.message}", file=sys.stderr)
+        if err.hint:
+            print(f"hint: {err.hint}", file=sys.stderr)
+        return 1
+    for result in results:
+        print(JOB_RESULT_PREFIX + json.dumps(asdict(result), sort_keys=True))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] == [RESTORE_STEP]:
+        return main_restore(given[1:])
+    args = parse_args(given)
     catalog = CATALOG.with_bucket(args.bucket)
     try:
         catalog.select_datasets(args.datasets)

@@ -135,6 +135,24 @@ class ObjectStore:
         return bytes(body.read())
 
     @_translated
+    def download(self, key: str, path: Path) -> None:
+        self.client.download_file(self.bucket, key, str(path))
+
+    @_translated
+    def copy(self, source_key: str, key: str) -> None:
+        """A server-side copy inside the bucket."""
+        self.client.copy_object(
+            Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": source_key}
+        )
+
+    @_translated
+    def delete(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):
+            batch: list[Any] = [{"Key": k} for k in keys[start : start + 1000]]
+            if batch:
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch})
+
+    @_translated
     def keys(self, prefix: str) -> list[str]:
         return list(self._keys(prefix))
 

@@ -128,11 +128,25 @@ class Bed:
         return json.loads(self.kubectl(*args, "-o", "json"))
 
 
+def stale_manifests() -> list[str]:
+    from lakehouse.cli.deploy_cmds import manifests_yaml
+
+    root = REPO_ROOT / "spark-apps" / "manifests"
+    return [
+        name
+        for name, text in manifests_yaml().items()
+        if not (root / name).is_file() or (root / name).read_text() != text
+    ]
+
+
 @pytest.fixture(scope="session")
 def the_bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
     if os.geteuid() != 0:
         pytest.fail("the local cluster needs root (namespaces, mounts, cgroups)")
     charts = bed.charts_dir()  # a clear error when the pinned charts are not at hand
+    stale = stale_manifests()
+    if stale:  # the kubectl step would wait for an image the bed never built
+        pytest.fail(f"spark-apps/manifests/ is stale ({', '.join(stale)}): run `make manifests`")
     lay = Layout.default()
     timeline = Timeline()
     if netns.exists() or lay.root.exists():

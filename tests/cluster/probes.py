@@ -24,6 +24,21 @@ from .conftest import Bed
 STORAGE = names.STORAGE_NAMESPACE
 
 
+# How mc reports MinIO refusing a request: AccessDenied (mc words it "Access Denied" or, for
+# a write, "Insufficient permissions"), and a wrong secret key (SignatureDoesNotMatch).
+REFUSALS = (
+    "Access Denied",
+    "Insufficient permissions",
+    "InvalidAccessKeyId",
+    "does not match the signature you provided",
+)
+
+
+def refusals(output: str) -> int:
+    """How many of mc's lines report a refusal."""
+    return sum(1 for line in output.splitlines() if any(r in line for r in REFUSALS))
+
+
 @dataclass(frozen=True)
 class McResult:
     """Each step of an `mc` script: its exit status and what it printed."""
@@ -41,8 +56,10 @@ def mc(the: Bed, steps: dict[str, str], user: str, secret: str, name: str) -> Mc
     # `mc ready` first: it waits until MinIO answers. A new pod's connections are refused
     # until the NetworkPolicy engine has admitted its address (kube-router does so within
     # seconds of the pod's start), and the steps must not run into that window.
+    # Each status on a line of its own: mc's progress output ends without a newline.
     script = "mc ready lake >/dev/null 2>&1 ; " + " ; ".join(
-        f'{{ {command} ; }} ; echo "STATUS {label} $?"' for label, command in steps.items()
+        f'{{ {command} ; }} ; printf "\\nSTATUS {label} %s\\n" "$?"'
+        for label, command in steps.items()
     )
     the.kubectl("-n", STORAGE, "delete", "secret", f"{name}-creds", "--ignore-not-found")
     the.kubectl(

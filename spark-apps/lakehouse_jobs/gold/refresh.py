@@ -199,8 +199,16 @@ def _feed_gone(err: Exception) -> bool:
 
 
 def refresh_table(
-    spark: SparkSession, catalog: LakeCatalog, gold: GoldTable, ledger: Ledger
+    spark: SparkSession,
+    catalog: LakeCatalog,
+    gold: GoldTable,
+    ledger: Ledger,
+    *,
+    rewrite: bool = False,
 ) -> list[BatchResult]:
+    """Bring one gold table up to its sources' versions: incrementally where it can, else
+    rewritten. ``rewrite``: rebuild it whole now (a source was restored to an older state,
+    which no change feed can carry)."""
     current = {
         s: delta_io.current_version(spark, catalog.table_uri(Layer.SILVER, s)) for s in gold.sources
     }
@@ -209,10 +217,10 @@ def refresh_table(
         log.info("gold %s: waiting for silver %s", gold.name, ", ".join(missing))
         return []
     last = ledger.last(gold.name)
-    if last is not None and last.source_versions == current:
+    if last is not None and last.source_versions == current and not rewrite:
         log.info("gold %s: up to date with silver %s", gold.name, current)
         return []
-    if last is not None:
+    if last is not None and not rewrite:
         rewound = [s for s in gold.sources if current[s] < last.source_versions.get(s, -1)]
         if rewound:
             raise SourceRewoundError(
@@ -229,7 +237,8 @@ def refresh_table(
     note: str | None = None
     outcome: delta_io.WriteOutcome | None = None
     counted: tuple[str, ...] = ()
-    if last is not None and gold.incremental is not None and delta_io.table_exists(spark, uri):
+    incremental = last is not None and gold.incremental is not None and not rewrite
+    if incremental and last is not None and delta_io.table_exists(spark, uri):
         guard = delta_io.GuardedDml(spark, uri, app, run_version)
         try:
             note = _incremental(

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from lakehouse.cli import (
+    backup_cmds,
     data_cmds,
     deploy_cmds,
     kind_cmds,
@@ -21,8 +22,16 @@ from lakehouse.cli import (
     observe_cmds,
     pipeline_cmds,
     query_cmds,
+    table_cmds,
 )
-from lakehouse.cli.common import DEBUG_KEY, KIND, KUBERNETES, ONE_MACHINE, LakehouseGroup
+from lakehouse.cli.common import (
+    DEBUG_KEY,
+    KIND,
+    KUBERNETES,
+    ONE_MACHINE,
+    RECOVERY,
+    LakehouseGroup,
+)
 
 app = typer.Typer(
     name="lakehouse",
@@ -82,6 +91,9 @@ app.add_typer(local_cmds.local_app, name="local", rich_help_panel=ONE_MACHINE)
 app.add_typer(pipeline_cmds.pipeline_app, name="pipeline", rich_help_panel=KUBERNETES)
 for command in ON_KUBERNETES:
     app.command(rich_help_panel=KUBERNETES)(command)
+app.command(rich_help_panel=RECOVERY)(backup_cmds.backup)
+app.command(rich_help_panel=RECOVERY)(backup_cmds.restore)
+app.add_typer(table_cmds.table_app, name="table", rich_help_panel=RECOVERY)
 app.add_typer(kind_cmds.cluster_app, name="cluster", rich_help_panel=KIND)
 app.add_typer(kind_cmds.image_app, name="image", rich_help_panel=KIND)
 

@@ -33,6 +33,7 @@ DEFAULT_STACK = "dev"
 ONE_MACHINE = "One machine (no cluster)"
 KUBERNETES = "Kubernetes: deploy and use a stack"
 KIND = "kind (needs Docker)"
+RECOVERY = "Backup and recovery"
 LAKE_PANEL = "Which lake (give one)"
 
 

@@ -10,8 +10,7 @@ from lakehouse.cli.common import Stack, console, fail
 
 
 def status(stack: Stack = "dev") -> None:
-    """Health of every component, the last pipeline runs, table freshness, MinIO's capacity
-    and healing, and where each UI is."""
+    """Health, last pipeline runs, table freshness, storage, and where each UI is."""
     from rich.table import Table
 
     from lakehouse.ops import observed

@@ -103,8 +103,10 @@ def _run_on_cluster(
 
         def on_state(name: str, state: str) -> None:
             status.update(f"{name}: {state}")
+            console().log(f"{name}: {state}")
             ui = cfg.live_ui_url(name) if state == "RUNNING" else None
-            console().log(f"{name}: {state}" + (f" (Spark UI: {ui})" if ui else ""))
+            if ui:  # on a line of its own, never wrapped: a terminal makes it a link
+                console().print(f"  Spark UI: {ui}", soft_wrap=True)
 
         runs = pipeline_run.run(cluster, settings, layer, on_state=on_state, timeout=timeout)
     for run in runs:

@@ -169,26 +169,42 @@ def run(
     )
     for step in steps:
         name = f"lakehouse-{step}-{stamp}"
-        cluster.create_application(spark_application(step, settings, name=name))
-        started = time.monotonic()
-        app = wait_for(
-            cluster,
-            settings.namespace,
-            name,
-            on_state=on_state,
-            timeout=timeout,
-            poll=poll,
-            sleep=sleep,
-        )
-        state = state_of(app)
-        log = cluster.pod_log(settings.namespace, driver_pod(app))
-        runs.append(LayerRun(step, name, state, time.monotonic() - started, results_from_log(log)))
-        if state != "COMPLETED":
-            message = app.get("status", {}).get("applicationState", {}).get("errorMessage", "")
-            tail = "\n".join(log.splitlines()[-40:])
-            raise PipelineFailed(
-                f"{name} ended {state}: {message}\n--- last lines of {driver_pod(app)} ---\n{tail}",
-                hint="fix what the driver's log says, then run the pipeline again: every layer "
-                "picks up where it stopped",
-            )
+        app = spark_application(step, settings, name=name)
+        runs.append(
+            run_application(cluster, app, step, on_state=on_state, timeout=timeout, poll=poll,
+                            sleep=sleep)
+        )  # fmt: skip
     return runs
+
+
+def run_application(
+    cluster: ApplicationsApi,
+    app: dict[str, Any],
+    step: str,
+    *,
+    on_state: Callable[[str, str], None],
+    timeout: float = 3600.0,
+    poll: float = 5.0,
+    sleep: Callable[[float], None] = time.sleep,
+    hint: str = "fix what the driver's log says, then run the pipeline again: every layer "
+    "picks up where it stopped",
+) -> LayerRun:
+    """Submit one application, wait for its end, read its results from the driver's log;
+    PipelineFailed (with the log's last lines) unless it COMPLETED."""
+    name, namespace = app["metadata"]["name"], app["metadata"]["namespace"]
+    cluster.create_application(app)
+    started = time.monotonic()
+    app = wait_for(
+        cluster, namespace, name, on_state=on_state, timeout=timeout, poll=poll, sleep=sleep
+    )
+    state = state_of(app)
+    log = cluster.pod_log(namespace, driver_pod(app))
+    run = LayerRun(step, name, state, time.monotonic() - started, results_from_log(log))
+    if state != "COMPLETED":
+        message = app.get("status", {}).get("applicationState", {}).get("errorMessage", "")
+        tail = "\n".join(log.splitlines()[-40:])
+        raise PipelineFailed(
+            f"{name} ended {state}: {message}\n--- last lines of {driver_pod(app)} ---\n{tail}",
+            hint=hint,
+        )
+    return run

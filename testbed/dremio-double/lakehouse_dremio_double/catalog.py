@@ -149,6 +149,23 @@ class Catalog:
             entity["children"] = self._children(source, [source["name"]])
         return entity
 
+    def root_items(self) -> list[dict[str, Any]]:
+        """The sources, as GET /api/v3/catalog lists them."""
+        return [
+            {"id": s["id"], "path": [s["name"]], "tag": s["tag"], "type": "CONTAINER",
+             "containerType": "SOURCE", "createdAt": s["createdAt"]}
+            for s in self.kv.store.sources.values()
+        ]  # fmt: skip
+
+    def by_id(self, entity_id: str) -> dict[str, Any]:
+        source = self.kv.store.sources.get(entity_id)
+        if source is not None:
+            return self.source_entity(source)
+        dataset = self.kv.store.datasets.get(entity_id)
+        if dataset is not None:
+            return self.dataset_entity(dataset)
+        raise ApiError(404, f"Could not find entity with id [{entity_id}]")
+
     # --- entities ---------------------------------------------------------------------------
     def by_path(self, path: list[str]) -> dict[str, Any]:
         path = [p for p in path if p]

@@ -28,6 +28,7 @@ import pyarrow as pa
 from lakehouse_dremio_double import sql
 from lakehouse_dremio_double.catalog import ApiError, Catalog, iso, now_ms
 from lakehouse_dremio_double.metrics import JobMetrics
+from lakehouse_dremio_double.spaces import Spaces
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ class Api:
         self.kv = catalog.kv
         self.jobs: dict[str, Job] = {}
         self.meters = JobMetrics()  # what Dremio's job meters would count (metrics.py)
+        self.spaces = Spaces(catalog.kv)
 
     # --- jobs -------------------------------------------------------------------------------
     def submit(self, text: str, query_type: str = "REST") -> Job:
@@ -335,17 +337,10 @@ class DremioHandler(BaseHTTPRequestHandler):
         self, method: str, path: str, query: dict[str, list[str]], body: dict[str, Any]
     ) -> tuple[int, Any]:
         api = self.api
-        catalog = api.catalog
-        if method == "GET" and path.startswith("/catalog/by-path/"):
-            segments = [unquote(s) for s in path.removeprefix("/catalog/by-path/").split("/")]
-            return 200, catalog.by_path(segments)
-        if method == "POST" and path == "/catalog":
-            return 200, catalog.create_source(body)
-        match = re.fullmatch(r"/catalog/([^/]+)", path)
-        if match and method == "PUT":
-            return 200, catalog.update_source(unquote(match.group(1)), body)
-        if match and method == "POST":
-            return 200, catalog.promote(unquote(match.group(1)), body)
+        if path == "/catalog" or path.startswith("/catalog/"):
+            return 200, self._route_catalog(method, path, body)
+        if method == "GET" and path == "/reflection":
+            return 200, {"data": []}  # the double keeps no reflections
         if method == "POST" and path == "/sql":
             return 200, {"id": api.submit(str(body.get("sql") or "")).id}
         match = re.fullmatch(r"/job/([^/]+)(/results)?", path)
@@ -359,6 +354,27 @@ class DremioHandler(BaseHTTPRequestHandler):
         match = re.fullmatch(r"/user/([^/]+)", path)
         if match and method == "PUT":
             return 200, api.update_user(unquote(match.group(1)), body)
+        raise ApiError(404, f"HTTP 404 Not Found: {path}")
+
+    def _route_catalog(self, method: str, path: str, body: dict[str, Any]) -> Any:
+        catalog, spaces = self.api.catalog, self.api.spaces
+        if method == "GET" and path.startswith("/catalog/by-path/"):
+            segments = [unquote(s) for s in path.removeprefix("/catalog/by-path/").split("/")]
+            return spaces.by_path(segments) if spaces.owns(segments) else catalog.by_path(segments)
+        if method == "GET" and path == "/catalog":
+            return {"data": [*catalog.root_items(), *spaces.root_items()]}
+        if method == "POST" and path == "/catalog":
+            if body.get("entityType") == "source":
+                return catalog.create_source(body)
+            return spaces.create(body)
+        match = re.fullmatch(r"/catalog/([^/]+)", path)
+        if match and method == "GET":
+            entity_id = unquote(match.group(1))
+            return spaces.by_id(entity_id) or catalog.by_id(entity_id)
+        if match and method == "PUT":
+            return catalog.update_source(unquote(match.group(1)), body)
+        if match and method == "POST":
+            return catalog.promote(unquote(match.group(1)), body)
         raise ApiError(404, f"HTTP 404 Not Found: {path}")
 
 

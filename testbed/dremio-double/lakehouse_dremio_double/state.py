@@ -78,6 +78,8 @@ class Store:
     users: dict[str, User] = field(default_factory=dict)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> source entity
     datasets: dict[str, Dataset] = field(default_factory=dict)  # id -> dataset
+    # Spaces, their folders and views: id -> entity ({"id", "path", "tag", "kind", ...}).
+    spaces: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class KVStore:
@@ -97,6 +99,7 @@ class KVStore:
             {k: User(**v) for k, v in raw["users"].items()},
             raw["sources"],
             {k: Dataset(**v) for k, v in raw["datasets"].items()},
+            raw.get("spaces", {}),  # stores written before spaces existed have none
         )
 
     def save(self) -> None:
@@ -109,6 +112,7 @@ class KVStore:
                 "users": {k: asdict(v) for k, v in self.store.users.items()},
                 "sources": self.store.sources,
                 "datasets": {k: asdict(v) for k, v in self.store.datasets.items()},
+                "spaces": self.store.spaces,
             }
             tmp = self.path.with_suffix(".tmp")
             tmp.write_text(json.dumps(data, indent=2))

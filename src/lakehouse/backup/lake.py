@@ -1,0 +1,107 @@
+"""Which objects of a lake make a consistent copy of it.
+
+A Delta table is copied at its latest committed version: the log up to that version
+(commits, checkpoints, checksums) and exactly the data files that version references, as
+delta-rs reads them; its change-data files too, so gold's next incremental refresh can
+read the feed it has not consumed yet. Older versions' files are left out: time travel in
+a restored lake starts at the version backed up. The landing files (immutable batches) are
+copied whole. The caller holds the lake's writer lock, so no commit lands meanwhile.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lakehouse.s3 import ObjectStore
+from lakehouse_core.catalog import DELTA_PREFIX, LANDING_PREFIX
+
+LOG_DIR = "_delta_log"
+CHANGE_DATA_DIR = "_change_data"
+LOG_FILE = re.compile(r"^(\d{20})\.(?:json|crc|checkpoint(?:\.\d+\.\d+)?\.parquet)$")
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    prefix: str
+    version: int
+    log: list[str]  # object keys
+    data: list[str]
+
+
+def table_prefixes(keys: list[str]) -> list[str]:
+    """Every Delta table under deltalake/: a prefix with a _delta_log/ below it."""
+    found = set()
+    for key in keys:
+        head, marker, _ = key.partition(f"/{LOG_DIR}/")
+        if marker:
+            found.add(head)
+    return sorted(found)
+
+
+def log_keys(prefix: str, keys: list[str], version: int) -> list[str]:
+    """The log of ``prefix`` up to ``version``; _last_checkpoint names a checkpoint at or
+    below the version (the caller holds the lock, so it cannot be newer)."""
+    chosen = []
+    for key in keys:
+        if not key.startswith(f"{prefix}/{LOG_DIR}/"):
+            continue
+        name = key.rsplit("/", 1)[-1]
+        match = LOG_FILE.match(name)
+        if (match and int(match.group(1)) <= version) or name == "_last_checkpoint":
+            chosen.append(key)
+    return sorted(chosen)
+
+
+def latest_version(prefix: str, keys: list[str]) -> int:
+    versions = [
+        int(m.group(1))
+        for key in keys
+        if key.startswith(f"{prefix}/{LOG_DIR}/")
+        and (m := re.match(r"^(\d{20})\.json$", key.rsplit("/", 1)[-1]))
+    ]
+    return max(versions) if versions else -1
+
+
+def storage_options(store: ObjectStore) -> dict[str, str]:
+    endpoint = store.endpoint
+    return {
+        "AWS_ENDPOINT_URL": endpoint.url,
+        "AWS_ACCESS_KEY_ID": endpoint.access_key,
+        "AWS_SECRET_ACCESS_KEY": endpoint.secret_key,
+        "AWS_REGION": endpoint.region,
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_S3_ALLOW_UNSAFE_RENAME": "true",
+    }
+
+
+def data_keys(store: ObjectStore, prefix: str, version: int) -> list[str]:
+    """The data files ``version`` of the table references (delta-rs replays the log)."""
+    from deltalake import DeltaTable
+
+    uri = f"s3://{store.bucket}/{prefix}"
+    table = DeltaTable(uri, version=version, storage_options=storage_options(store))
+    base = f"s3://{store.bucket}/"
+    return sorted(u.removeprefix(base) for u in table.file_uris())
+
+
+def plan(store: ObjectStore) -> tuple[list[TablePlan], list[str]]:
+    """The tables (each at its latest version) and the landing files of the lake."""
+    staging = f"{DELTA_PREFIX}/_restore/"  # a restore's files in flight, not the lake's
+    lake_keys = [k for k in store.keys(f"{DELTA_PREFIX}/") if not k.startswith(staging)]
+    tables = []
+    for prefix in table_prefixes(lake_keys):
+        version = latest_version(prefix, lake_keys)
+        if version < 0:
+            continue  # a table whose first commit never landed: nothing to keep
+        change_data = [k for k in lake_keys if k.startswith(f"{prefix}/{CHANGE_DATA_DIR}/")]
+        tables.append(
+            TablePlan(
+                prefix,
+                version,
+                log_keys(prefix, lake_keys, version),
+                sorted({*data_keys(store, prefix, version), *change_data}),
+            )
+        )
+    landing = sorted(store.keys(f"{LANDING_PREFIX}/"))
+    return tables, landing
