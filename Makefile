@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
 .PHONY: help tools deps-py deps demo test test-unit test-jobs test-integration test-contract \
-	test-manifests lint scan bench render manifests docs up down cluster-build cluster-test cluster-test-tls test-faults clean
+	test-manifests lint scan bench render manifests docs up down cluster-build cluster-test cluster-test-tls cluster-test-upgrade test-faults clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ cluster-build: deps ## build the local cluster's programs and images once (root;
 
 cluster-test: cluster-build ## the dev stack on a real local Kubernetes, nothing to query to nothing
 	$(RUN) pytest -p no:cacheprovider -m cluster tests/cluster -s
+
+cluster-test-upgrade: cluster-build ## the previous release on the bed, then `lakehouse up` from this checkout over it
+	$(RUN) pytest -p no:cacheprovider -m upgrade tests/cluster -s
 
 cluster-test-tls: cluster-build ## the same journey with TLS inside the cluster (as prod deploys it)
 	LAKEHOUSE_BED_TLS=1 $(RUN) pytest -p no:cacheprovider -m cluster tests/cluster -s

@@ -30,8 +30,10 @@ LANDING_PREFIX = "landing"
 DELTA_PREFIX = "deltalake"
 SYSTEM_PREFIX = f"{DELTA_PREFIX}/_system"
 DREMIO_DIST_PREFIX = "dremio"
-# Every Spark application's event log (the history server reads it; MinIO expires it).
+# Every Spark application's event log (the history server reads it, and cleans it).
 SPARK_EVENTS_PREFIX = "spark-events"
+# Where interactive sessions (Spark Connect) may write: never the lake's tables.
+SCRATCH_PREFIX = "scratch"
 # The Dremio source that exposes the bucket; tables appear as lake.<bucket>.deltalake.<layer>.<t>
 DREMIO_SOURCE_NAME = "lake"
 

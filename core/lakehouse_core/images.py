@@ -28,6 +28,7 @@ IMAGE_CORE_MODULES: tuple[str, ...] = (
     "core/lakehouse_core/errors.py",
     "core/lakehouse_core/gold.py",
     "core/lakehouse_core/names.py",
+    "core/lakehouse_core/spark_conf.py",
     "core/lakehouse_core/versions.py",
 )
 # Where an image keeps the project's Python code (on PYTHONPATH).

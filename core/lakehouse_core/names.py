@@ -61,6 +61,14 @@ HISTORY_S3_SECRET = "lakehouse-history-s3"  # noqa: S105 (a Secret's name)
 METRICS_S3_USER = "lakehouse-metrics"
 MINIO_METRICS_TOKEN_SECRET = "minio-metrics-token"  # noqa: S105 (a Secret's name)
 SPARK_UI_PORT = 4040  # a running driver's web UI (and its Prometheus metrics)
+# The Spark Connect server: interactive sessions (notebooks) against the lake.
+SPARK_CONNECT = "lakehouse-connect"  # Deployment, its pods' app name
+SPARK_CONNECT_SERVICE = "lakehouse-connect-grpc"  # gRPC (h2c) for the ingress
+SPARK_CONNECT_PORT = 15002
+CONNECT_S3_USER = "lakehouse-connect"
+CONNECT_S3_SECRET = "lakehouse-connect-s3"  # noqa: S105 (a Secret's name)
+CONNECT_TOKEN_SECRET = "lakehouse-connect-token"  # noqa: S105 (a Secret's name)
+CONNECT_TOKEN_KEY = "token"  # noqa: S105 (the key in that Secret)
 # Executors never call the API: their own service account, with no token and no role.
 SPARK_EXECUTOR_SERVICE_ACCOUNT = "lakehouse-spark-executor"
 SPARK_S3_SECRET = "lakehouse-spark-s3"  # noqa: S105 (a Secret's name, in the jobs namespace)
@@ -94,6 +102,8 @@ SECRET_CONFIG_KEYS = (
     "dremioAdminPassword",
     "historyS3SecretKey",  # the Spark History Server's MinIO user (only on spark-events/)
     "metricsS3SecretKey",  # the MinIO user whose token reads MinIO's Prometheus metrics
+    "connectS3SecretKey",  # the Spark Connect server's MinIO user (reads the lake)
+    "sparkConnectToken",  # the bearer token a Spark Connect client presents
     "internalTlsSeed",  # the stack's own CA for TLS inside the cluster is derived from it
 )
 # Where the consumers of in-cluster TLS find what they trust (a ConfigMap with the CA's

@@ -66,6 +66,9 @@ SPARK_OPERATOR_CONTROLLER = Role(
     "spark-operator-controller", OPERATOR, ((COMPONENT, "controller"),)
 )
 SPARK_HISTORY = Role("spark-history", JOBS, ((APP, names.SPARK_HISTORY),))
+# The Spark Connect server: the driver of every interactive session (its executors are
+# spark-executor pods like the jobs').
+SPARK_CONNECT = Role("spark-connect", JOBS, (("spark-role", "connect-server"),))
 TRAEFIK = Role("traefik", INGRESS, ((APP, "traefik"),))
 # The stack's own Prometheus, or the cluster's (observability.prometheusNamespace): both
 # label their pods app.kubernetes.io/name=prometheus (the Prometheus operator does).
@@ -87,6 +90,7 @@ OWN_ROLES = (
     SPARK_EXECUTOR,
     SPARK_OPERATOR,
     SPARK_HISTORY,
+    SPARK_CONNECT,
     TRAEFIK,
     PROMETHEUS,
     PUSHGATEWAY,
@@ -185,6 +189,13 @@ FLOWS: tuple[Flow, ...] = (
         PROMETHEUS, SPARK_DRIVER, tcp(names.SPARK_UI_PORT), "a driver's and its executors' metrics"
     ),
     Flow(PROMETHEUS, PUSHGATEWAY, tcp(names.PUSHGATEWAY_PORT), "the pipeline's figures"),
+    # Interactive sessions (docs/interactive.md).
+    Flow(SPARK_CONNECT, MINIO, S3, "reads the tables, writes its scratch prefix"),
+    Flow(SPARK_CONNECT, API_SERVER, API_PORTS, "creates and removes its executor pods"),
+    Flow(SPARK_CONNECT, SPARK_EXECUTOR, SPARK_BLOCK_MANAGER, "the server fetches results"),
+    Flow(SPARK_EXECUTOR, SPARK_CONNECT, SPARK_DRIVER_PORTS, "executors register, fetch tasks"),
+    Flow(TRAEFIK, SPARK_CONNECT, tcp(names.SPARK_CONNECT_PORT), "routes Spark Connect (gRPC)"),
+    Flow(PROMETHEUS, SPARK_CONNECT, tcp(names.SPARK_UI_PORT), "the Connect server's metrics"),
     Flow(
         API_SERVER,
         PUSHGATEWAY,

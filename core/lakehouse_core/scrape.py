@@ -122,6 +122,14 @@ TARGETS: tuple[ScrapeTarget, ...] = (
         "a running application's executors, as its driver reports them",
     ),
     ScrapeTarget(
+        "spark-connect",
+        flows.SPARK_CONNECT,
+        SPARK_UI_PORT_NAME,
+        "/metrics/prometheus",
+        f"metrics_{SPARK_METRICS_NAMESPACE}_driver_jvm_heap_used_Value",
+        "the Spark Connect server (every interactive session's driver)",
+    ),
+    ScrapeTarget(
         "pipeline",
         flows.PUSHGATEWAY,
         PUSHGATEWAY_PORT_NAME,

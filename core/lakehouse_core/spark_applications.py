@@ -180,6 +180,21 @@ def _env(settings: JobSettings) -> list[dict[str, Any]]:
     return env
 
 
+def s3a_conf(settings: JobSettings) -> dict[str, str]:
+    """How every Spark of the stack reaches MinIO (Hadoop's keys, without the ``spark.hadoop.``
+    prefix): path-style, TLS when the endpoint is https, keys from the environment."""
+    return {
+        "fs.s3a.endpoint": settings.s3_endpoint,
+        "fs.s3a.endpoint.region": settings.s3_region,
+        "fs.s3a.path.style.access": "true",
+        "fs.s3a.connection.ssl.enabled": str(settings.s3_endpoint.startswith("https://")).lower(),
+        "fs.s3a.aws.credentials.provider": (
+            "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
+        ),
+        **S3A_RETRY_BOUNDS,
+    }
+
+
 def observability_conf(settings: JobSettings) -> dict[str, str]:
     """Spark's own settings for the event log (read by the history server) and for its
     Prometheus endpoints on the UI port (``/metrics/prometheus`` for the driver's metrics,
@@ -292,18 +307,7 @@ def _spec(name: str, arguments: list[str], settings: JobSettings) -> dict[str, A
             "spark.ui.killEnabled": "false",
             **observability_conf(settings),
         },
-        "hadoopConf": {
-            "fs.s3a.endpoint": settings.s3_endpoint,
-            "fs.s3a.endpoint.region": settings.s3_region,
-            "fs.s3a.path.style.access": "true",
-            "fs.s3a.connection.ssl.enabled": str(
-                settings.s3_endpoint.startswith("https://")
-            ).lower(),
-            "fs.s3a.aws.credentials.provider": (
-                "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
-            ),
-            **S3A_RETRY_BOUNDS,
-        },
+        "hadoopConf": s3a_conf(settings),
         "restartPolicy": {
             "type": "OnFailure",
             "onFailureRetries": 2,

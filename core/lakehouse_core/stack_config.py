@@ -381,8 +381,13 @@ class Hosts(Section):
     """A running application's live UI, at <application>.<this domain>."""
     prometheus: str = "prometheus.localhost"
     """The stack's own Prometheus (observability.prometheus)."""
+    spark_connect: str = "spark.localhost"
+    """The Spark Connect server (gRPC): sc://<this host>."""
 
-    @field_validator("dremio", "flight", "console", "s3", "spark_history", "spark_ui", "prometheus")
+    @field_validator(
+        "dremio", "flight", "console", "s3", "spark_history", "spark_ui", "prometheus",
+        "spark_connect",
+    )  # fmt: skip
     @classmethod
     def _host(cls, v: str) -> str:
         if not HOST_NAME.match(v):
@@ -425,8 +430,13 @@ class Allowlists(Section):
     """Running applications' UIs (no login: in prod their routes exist only with this list)."""
     prometheus: list[str] = []
     """The stack's own Prometheus (no login: in prod its route exists only with this list)."""
+    spark_connect: list[str] = []
+    """The Spark Connect server (it asks for its token as well)."""
 
-    @field_validator("console", "s3", "dremio", "flight", "spark_history", "spark_ui", "prometheus")
+    @field_validator(
+        "console", "s3", "dremio", "flight", "spark_history", "spark_ui", "prometheus",
+        "spark_connect",
+    )  # fmt: skip
     @classmethod
     def _cidrs(cls, v: list[str]) -> list[str]:
         return _valid_cidrs(v)
@@ -440,6 +450,7 @@ class Allowlists(Section):
             or self.spark_history
             or self.spark_ui
             or self.prometheus
+            or self.spark_connect
         )
 
 
@@ -572,6 +583,29 @@ class ObservabilityConfig(Section):
         return self
 
 
+class ConnectConfig(Section):
+    """A Spark Connect server for interactive sessions and notebooks (docs/interactive.md).
+
+    It reads the lake's tables and writes only its scratch prefix (scratch/): the pipeline
+    stays the lake's one writer. Clients present a token (lakehouse:sparkConnectToken)."""
+
+    enabled: bool | None = None
+    """Run it; unset: on in dev, off in prod."""
+    server_memory: str = "1g"
+    """The server's (the sessions' driver's) memory, in Spark's notation."""
+    executor_memory: str = "1g"
+    """Each executor's memory."""
+    max_executors: int = Field(default=2, ge=0)
+    """Executors come and go with the sessions' work (dynamic allocation), up to this many."""
+
+    @field_validator("server_memory", "executor_memory")
+    @classmethod
+    def _memory(cls, v: str) -> str:
+        if not re.fullmatch(r"\d+[kmgt]", v):
+            raise ValueError(f"'{v}' is not a memory size in Spark's notation (512m, 2g)")
+        return v
+
+
 class InternalTlsConfig(Section):
     """TLS inside the cluster: MinIO serves its S3 API and its peers over TLS; Spark,
     Dremio, the provisioning Job and Traefik trust the CA (docs/security.md)."""
@@ -631,6 +665,8 @@ class StackConfig(Section):
     """TLS inside the cluster."""
     observability: ObservabilityConfig = ObservabilityConfig()
     """UIs, metrics and dashboards."""
+    connect: ConnectConfig = ConnectConfig()
+    """The Spark Connect server."""
     cluster_domain: str = names.DEFAULT_CLUSTER_DOMAIN
     """The cluster's DNS domain (the kubelet's clusterDomain): Service names end in
     .svc.<domain>."""
@@ -724,6 +760,25 @@ class StackConfig(Section):
         return self.environment == "dev" or bool(allowlist)
 
     @property
+    def connect_on(self) -> bool:
+        """Whether the stack runs a Spark Connect server: as set, else only in dev."""
+        if self.connect.enabled is None:
+            return self.environment == "dev"
+        return self.connect.enabled
+
+    @property
+    def connect_routed(self) -> bool:
+        """Its route: in dev always; in prod only behind an allowlist (and TLS)."""
+        return self.connect_on and self.ui_routed(self.ingress.allowlists.spark_connect)
+
+    def connect_url(self) -> str:
+        """The Spark Connect URL a client gives (the token travels apart from it)."""
+        ingress = self.ingress
+        if ingress.tls.enabled:
+            return f"sc://{ingress.hosts.spark_connect}:443/;use_ssl=true"
+        return f"sc://{ingress.hosts.spark_connect}:80"
+
+    @property
     def live_ui_routed(self) -> bool:
         """Whether each running application's UI has a route (the operator's Ingress)."""
         return self.observability.live_ui and self.ui_routed(self.ingress.allowlists.spark_ui)
@@ -759,6 +814,7 @@ SECTIONS = {
     "clusterDomain": "cluster_domain",
     "internalTls": "internal_tls",
     "observability": "observability",
+    "connect": "connect",
 }
 # Config namespaces of the providers the program uses: passed to them, not read here.
 PROVIDER_NAMESPACES = ("pulumi", "kubernetes", "random")

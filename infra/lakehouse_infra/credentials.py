@@ -50,6 +50,7 @@ class LakeCredentials:
     dremio_admin: Credential  # Dremio's first (admin) user
     history: Credential  # the Spark History Server: reads and cleans spark-events/
     metrics: Credential  # MinIO's Prometheus metrics only (its token is derived from it)
+    connect: Credential  # the Spark Connect server: reads the lake, writes scratch/
 
     @classmethod
     def create(
@@ -80,7 +81,20 @@ class LakeCredentials:
                 names.METRICS_S3_USER,
                 _password(config, "metricsS3SecretKey", "metrics-s3-secret-key", opts),
             ),
+            connect=Credential(
+                names.CONNECT_S3_USER,
+                _password(config, "connectS3SecretKey", "connect-s3-secret-key", opts),
+            ),
         )
+
+
+def spark_connect_token(
+    config: pulumi.Config, opts: pulumi.ResourceOptions | None = None
+) -> pulumi.Output[str]:
+    """The token Spark Connect clients present (lakehouse:sparkConnectToken, else generated)."""
+    return _password(
+        config, "sparkConnectToken", "spark-connect-token", opts or pulumi.ResourceOptions()
+    )
 
 
 def internal_tls_seed(

@@ -101,7 +101,8 @@ class HistoryServer(pulumi.ComponentResource):
             "securityContext": kube.container_security(read_only_root=True),
             "startupProbe": kube.http_probe("/api/v1/version", "http", period=5, failures=60),
             "readinessProbe": kube.http_probe("/api/v1/version", "http", period=10),
-            "livenessProbe": kube.http_probe("/api/v1/version", "http", period=30, failures=4),
+            # Alive is the port open; ready is the REST API answering.
+            "livenessProbe": kube.tcp_probe("http", period=30, failures=4),
             "volumeMounts": [
                 {"name": "tmp", "mountPath": "/tmp"},
                 *(trust_mounts()[1:] if trust_cluster_ca else []),

@@ -18,12 +18,19 @@ from lakehouse_core.catalog import (
     DELTA_PREFIX,
     DREMIO_DIST_PREFIX,
     LANDING_PREFIX,
+    SCRATCH_PREFIX,
     SPARK_EVENTS_PREFIX,
 )
-from lakehouse_core.names import DREMIO_S3_USER, HISTORY_S3_USER, METRICS_S3_USER, SPARK_S3_USER
+from lakehouse_core.names import (
+    CONNECT_S3_USER,
+    DREMIO_S3_USER,
+    HISTORY_S3_USER,
+    METRICS_S3_USER,
+    SPARK_S3_USER,
+)
 
 SPARK_POLICY, DREMIO_POLICY, HISTORY_POLICY = SPARK_S3_USER, DREMIO_S3_USER, HISTORY_S3_USER
-METRICS_POLICY = METRICS_S3_USER
+METRICS_POLICY, CONNECT_POLICY = METRICS_S3_USER, CONNECT_S3_USER
 EVENTS_MARKER = ".lakehouse-keep"
 
 
@@ -144,6 +151,31 @@ def history_policy(bucket: str) -> dict[str, Any]:
     }
 
 
+def connect_policy(bucket: str) -> dict[str, Any]:
+    """Interactive sessions read the lake and its landing files, write their own scratch
+    prefix and their event log, and never a table of the lake."""
+    lake = [LANDING_PREFIX, DELTA_PREFIX]
+    own = [SCRATCH_PREFIX, SPARK_EVENTS_PREFIX]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            *_bucket_statements(bucket, [*lake, *own]),
+            {
+                "Sid": "LakeRead",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": _prefix_resources(bucket, lake),
+            },
+            {
+                "Sid": "ScratchReadWrite",
+                "Effect": "Allow",
+                "Action": READ_WRITE,
+                "Resource": _prefix_resources(bucket, own),
+            },
+        ],
+    }
+
+
 def metrics_policy() -> dict[str, Any]:
     """MinIO's Prometheus metrics, and nothing of the data."""
     return {
@@ -189,6 +221,7 @@ mc admin policy create lake {SPARK_POLICY} "$dir/spark-policy.json"
 mc admin policy create lake {DREMIO_POLICY} "$dir/dremio-policy.json"
 mc admin policy create lake {HISTORY_POLICY} "$dir/history-policy.json"
 mc admin policy create lake {METRICS_POLICY} "$dir/metrics-policy.json"
+mc admin policy create lake {CONNECT_POLICY} "$dir/connect-policy.json"
 # The event-log folder exists before the history server starts (it refuses a missing
 # one); Spark skips files whose name starts with a dot, and its cleaner never sees this.
 : | mc pipe "lake/$BUCKET/{SPARK_EVENTS_PREFIX}/{EVENTS_MARKER}" >/dev/null
@@ -207,6 +240,7 @@ user "$SPARK_ACCESS_KEY" "$SPARK_SECRET_KEY" {SPARK_POLICY}
 user "$DREMIO_ACCESS_KEY" "$DREMIO_SECRET_KEY" {DREMIO_POLICY}
 user "$HISTORY_ACCESS_KEY" "$HISTORY_SECRET_KEY" {HISTORY_POLICY}
 user "$METRICS_ACCESS_KEY" "$METRICS_SECRET_KEY" {METRICS_POLICY}
+user "$CONNECT_ACCESS_KEY" "$CONNECT_SECRET_KEY" {CONNECT_POLICY}
 echo "bucket $BUCKET and users ready"
 """
 
@@ -219,5 +253,6 @@ def provision_files(bucket: str, noncurrent_version_days: int) -> dict[str, str]
         "dremio-policy.json": json.dumps(dremio_policy(bucket), indent=2),
         "history-policy.json": json.dumps(history_policy(bucket), indent=2),
         "metrics-policy.json": json.dumps(metrics_policy(), indent=2),
+        "connect-policy.json": json.dumps(connect_policy(bucket), indent=2),
         "lifecycle.json": json.dumps(lifecycle(noncurrent_version_days), indent=2),
     }

@@ -43,6 +43,7 @@ class StoreCredentials:
     dremio: Credential
     history: Credential
     metrics: Credential
+    connect: Credential
 
 
 def server_args(replicas: int, drives: int, addresses: names.ClusterAddresses) -> list[str]:
@@ -167,6 +168,8 @@ class ObjectStore(pulumi.ComponentResource):
                 "historySecretKey": credentials.history.password,
                 "metricsAccessKey": credentials.metrics.user,
                 "metricsSecretKey": credentials.metrics.password,
+                "connectAccessKey": credentials.connect.user,
+                "connectSecretKey": credentials.connect.password,
             },
             opts=in_ns,
         )
@@ -223,6 +226,7 @@ class ObjectStore(pulumi.ComponentResource):
             credentials.dremio.password,
             credentials.history.password,
             credentials.metrics.password,
+            credentials.connect.password,
         )
         self.provision_job = self._provision_job(provision_data, users_digest)
         # What consumers wait for: the bucket and the users exist.
@@ -347,6 +351,8 @@ class ObjectStore(pulumi.ComponentResource):
             kube.secret_env("HISTORY_SECRET_KEY", names.MINIO_USERS_SECRET, "historySecretKey"),
             kube.secret_env("METRICS_ACCESS_KEY", names.MINIO_USERS_SECRET, "metricsAccessKey"),
             kube.secret_env("METRICS_SECRET_KEY", names.MINIO_USERS_SECRET, "metricsSecretKey"),
+            kube.secret_env("CONNECT_ACCESS_KEY", names.MINIO_USERS_SECRET, "connectAccessKey"),
+            kube.secret_env("CONNECT_SECRET_KEY", names.MINIO_USERS_SECRET, "connectSecretKey"),
         ]
         return k8s.batch.v1.Job(
             name,

@@ -20,7 +20,7 @@ from lakehouse_core.images import dremio_bootstrap_image_ref, job_image_ref
 from lakehouse_core.spark_applications import job_settings
 from lakehouse_core.stack_config import StackConfig, parse_config
 from lakehouse_infra import k8s as kube
-from lakehouse_infra.credentials import LakeCredentials
+from lakehouse_infra.credentials import LakeCredentials, spark_connect_token
 from lakehouse_infra.dremio import Dremio
 from lakehouse_infra.dremio_bootstrap import DremioBootstrap
 from lakehouse_infra.history_server import HistoryServer
@@ -29,6 +29,7 @@ from lakehouse_infra.monitoring import Monitoring, Scraping
 from lakehouse_infra.network import Network
 from lakehouse_infra.object_store import ObjectStore, StoreCredentials
 from lakehouse_infra.pipeline import Pipeline
+from lakehouse_infra.spark_connect import SparkConnect
 from lakehouse_infra.spark_platform import LiveUi, SparkPlatform
 from lakehouse_infra.tls import InternalTls
 from lakehouse_infra.zookeeper import ZooKeeper
@@ -56,7 +57,8 @@ def deploy(cfg: StackConfig | None = None) -> None:
     live_ui = _live_ui(cfg)
     # Traefik reads routes only where there are some.
     route_namespaces = [names.STORAGE_NAMESPACE, names.DREMIO_NAMESPACE]
-    if live_ui or (obs.history_server and cfg.ui_routed(allow.spark_history)):
+    jobs_routes = obs.history_server and cfg.ui_routed(allow.spark_history)
+    if live_ui or jobs_routes or cfg.connect_routed:
         route_namespaces.append(cfg.spark.jobs_namespace)
     if cfg.own_prometheus and cfg.ui_routed(allow.prometheus):
         route_namespaces.append(names.MONITORING_NAMESPACE)
@@ -81,6 +83,7 @@ def deploy(cfg: StackConfig | None = None) -> None:
             credentials.dremio,
             credentials.history,
             credentials.metrics,
+            credentials.connect,
         ),
         console_url=ingress.url(hosts.console),
         network=network,
@@ -202,6 +205,22 @@ def deploy(cfg: StackConfig | None = None) -> None:
         if obs.metrics
         else None
     )
+    connect = (
+        SparkConnect(
+            "spark-connect",
+            cfg=cfg.connect,
+            settings=job_settings(cfg, job_image),
+            namespace=cfg.spark.jobs_namespace,
+            service_account=cfg.spark.service_account,
+            s3=credentials.connect,
+            token=spark_connect_token(settings, opts or pulumi.ResourceOptions()),
+            network=network,
+            ready=[*spark.ready, store.ready],
+            opts=opts,
+        )
+        if cfg.connect_on
+        else None
+    )
     Pipeline(
         "pipeline",
         cfg=cfg.pipeline,
@@ -213,6 +232,20 @@ def deploy(cfg: StackConfig | None = None) -> None:
         ingress.route(route)
     for route in _observability_routes(cfg, spark, history, monitoring):
         ingress.route(route)
+    if connect is not None and cfg.connect_routed:
+        ingress.route(
+            Route(
+                "spark-connect",
+                cfg.spark.jobs_namespace,
+                hosts.spark_connect,
+                names.SPARK_CONNECT_SERVICE,
+                names.SPARK_CONNECT_PORT,
+                "spark-connect",
+                [spark.jobs_namespace, connect.service],
+                allowlist=tuple(allow.spark_connect),
+            )
+        )
+        pulumi.export("sparkConnectUrl", cfg.connect_url())
     _exports(cfg, ingress, credentials, job_image, spark.jobs_namespace_name)
     _observability_exports(cfg, ingress, live_ui, history, monitoring)
 

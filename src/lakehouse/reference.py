@@ -33,6 +33,10 @@ SECRET_MEANINGS = {
     "reads spark-events/ and deletes the logs its cleaner expires)",
     "metricsS3SecretKey": "the secret key of `lakehouse-metrics`, the MinIO user whose token "
     "reads MinIO's Prometheus metrics (and no data)",
+    "connectS3SecretKey": "the Spark Connect server's S3 secret key (`lakehouse-connect`: reads "
+    "the lake, writes only scratch/)",
+    "sparkConnectToken": "the token every Spark Connect client presents (`lakehouse connect "
+    "--show-token` prints it)",
     "internalTlsSeed": "the seed the stack's own CA (for TLS inside the cluster) is derived "
     "from; a new seed means a new CA",
 }

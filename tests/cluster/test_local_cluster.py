@@ -322,24 +322,19 @@ for table in GOLD_TABLES:
 """
 
 
-def oracle_gold(the: Bed) -> dict[str, list[dict[str, Any]]]:
-    """The integration tests' oracle of the same landing files, as Dremio shows values.
-
-    It runs inside the bed and reads MinIO by its Service name, as the jobs do (over TLS
-    in a TLS run, trusting the stack's CA): the bed's hosts file maps the name to the
-    Service's address, which is what cluster DNS would answer.
-    """
+def run_against_lake(the: Bed, code: str, *args: str) -> str:
+    """Python run inside the bed against the stack's MinIO, by its Service name as the jobs
+    reach it (over TLS in a TLS run, trusting the stack's CA), as the Spark user: the bed's
+    hosts file maps the name to the Service's current address, which is what cluster DNS
+    would answer."""
     import base64
-
-    import pyarrow.parquet as pq
 
     from lakehouse_core.paths import REPO_ROOT
 
     ip = the.kubectl("-n", STORAGE, "get", "svc", "minio", "-o", "jsonpath={.spec.clusterIP}")
     service = addresses(the).service(names.MINIO, STORAGE)
-    hosts = the.lay.hosts_file.read_text()
-    if service not in hosts:
-        the.lay.hosts_file.write_text(f"{hosts}{ip} {service}\n")
+    kept = [line for line in the.lay.hosts_file.read_text().splitlines() if service not in line]
+    the.lay.hosts_file.write_text("\n".join([*kept, f"{ip} {service}"]) + "\n")
     secret = the.kubectl_json("-n", JOBS, "get", "secret", names.SPARK_S3_SECRET)
     keys = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
     env = {
@@ -351,17 +346,47 @@ def oracle_gold(the: Bed) -> dict[str, list[dict[str, Any]]]:
         ca_file = the.lay.config / "lakehouse-ca.pem"
         ca_file.write_text(ca_pem(the))
         env |= {"AWS_CA_BUNDLE": str(ca_file), "SSL_CERT_FILE": str(ca_file)}
-    out = the.lay.config / "oracle-gold"
-    out.mkdir(exist_ok=True)
     result = bed.run_inside(
-        [sys.executable, "-c", ORACLE, addresses(the).minio_endpoint(), str(out)],
+        [sys.executable, "-c", code, addresses(the).minio_endpoint(), *args],
         env={**the.env, **env},
         check=False,
         timeout=900,
         lay=the.lay,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    return str(result.stdout)
+
+
+def oracle_gold(the: Bed) -> dict[str, list[dict[str, Any]]]:
+    """The integration tests' oracle of the same landing files, as Dremio shows values."""
+    import pyarrow.parquet as pq
+
+    out = the.lay.config / "oracle-gold"
+    out.mkdir(exist_ok=True)
+    run_against_lake(the, ORACLE, str(out))
     return {t.name: pq.read_table(out / f"{t.name}.parquet").to_pylist() for t in GOLD_TABLES}
+
+
+LEDGER = """
+import json, os, sys
+from lakehouse.s3 import ObjectStore, S3Endpoint
+from lakehouse.backup.lake import storage_options
+from lakehouse_core.catalog import CATALOG, Layer
+from deltalake import DeltaTable
+url = sys.argv[1]
+store = ObjectStore(S3Endpoint(url, os.environ["ORACLE_ACCESS_KEY"],
+                               os.environ["ORACLE_SECRET_KEY"]), "lakehouse")
+uri = CATALOG.system_table_uri(CATALOG.audit_table(Layer(sys.argv[2]))).replace("s3a://", "s3://")
+rows = DeltaTable(uri, storage_options=storage_options(store)).to_pyarrow_table(
+    columns=["table_name", "batch_id"]).to_pylist()
+print(json.dumps(rows))
+"""
+
+
+def ledger_rows(the: Bed, layer: str) -> list[tuple[str, int]]:
+    """(table, batch) of every row of a layer's audit ledger, read with delta-rs."""
+    out = run_against_lake(the, LEDGER, layer)
+    return [(r["table_name"], r["batch_id"]) for r in json.loads(out.strip().splitlines()[-1])]
 
 
 def wait_for_application(the: Bed, name: str, within: float) -> str:
@@ -614,6 +639,70 @@ def test_08b_the_lakehouse_is_observable(the_bed: Bed) -> None:
     )
 
 
+CONNECT = """
+import json, sys
+from lakehouse.connect import ConnectError, check, remote, session, table
+from lakehouse.ops.stacks import load_stack_config
+spark = session("dev")
+found = {"gold": table(spark, "gold.order_status_summary").count()}
+uri = "s3a://lakehouse/deltalake/silver/orders"
+found["silver_v1"] = spark.read.format("delta").option("versionAsOf", 1).load(uri).count()
+found["silver_now"] = table(spark, "silver.orders").count()
+probe = spark.createDataFrame([(1, "x")], "k INT, v STRING")
+try:
+    probe.write.format("delta").mode("append").save(uri)
+    found["silver_write"] = "allowed"
+except Exception as err:
+    refused = "403" in str(err) or "AccessDenied" in str(err)
+    found["silver_write"] = "refused" if refused else str(err)[:300]
+scratch = "s3a://lakehouse/scratch/bed-probe"
+probe.write.format("delta").mode("overwrite").save(scratch)
+found["scratch_rows"] = spark.read.format("delta").load(scratch).count()
+url = load_stack_config("dev").connect_url()
+try:
+    check(remote(url, "not-the-token"), url)
+    found["wrong_token"] = "accepted"
+except ConnectError as err:
+    found["wrong_token"] = err.message
+print(json.dumps(found))
+"""
+
+NOTEBOOKS = """
+import json, os, sys
+from pathlib import Path
+import nbformat
+from nbclient import NotebookClient
+os.environ["LAKEHOUSE_SESSION"] = "dev"
+done = {}
+for path in sorted(Path(sys.argv[1]).glob("*.ipynb")):
+    book = nbformat.read(path, as_version=4)
+    NotebookClient(book, timeout=900, kernel_name="python3").execute()
+    done[path.name] = sum(1 for c in book.cells if c.cell_type == "code")
+print(json.dumps(done))
+"""
+
+
+def test_08c_spark_connect_through_the_ingress(the_bed: Bed) -> None:
+    """A remote session from outside the cluster: gold, time travel on silver, a refused
+    write to the lake, a write to scratch, a refused token; then every notebook."""
+    from lakehouse_core.paths import REPO_ROOT
+
+    out = the_bed.run(sys.executable, "-c", CONNECT, timeout=900)
+    found = json.loads(out.strip().splitlines()[-1])
+    assert found["gold"] == the_bed.facts["gold_counts"]["order_status_summary"], found
+    assert found["silver_v1"] > 0 and found["silver_now"] > 0, found
+    assert found["silver_write"] == "refused", found
+    assert found["scratch_rows"] == 1, found
+    assert "refused the token" in found["wrong_token"], found
+    ran = the_bed.run(sys.executable, "-c", NOTEBOOKS, str(REPO_ROOT / "notebooks"), timeout=3600)
+    notebooks = json.loads(ran.strip().splitlines()[-1])
+    assert len(notebooks) == 4, notebooks
+    the_bed.facts["spark_connect"] = {**found, "notebooks": notebooks}
+    the_bed.timeline.mark(
+        "Spark Connect through the ingress: read, time travel, refusals, notebooks"
+    )
+
+
 def test_09_a_second_up_changes_nothing(the_bed: Bed) -> None:
     the_bed.lakehouse("up", "--stack", "dev", timeout=1200)
     history = json.loads(the_bed.pulumi("stack", "history", "--json", "--show-secrets=false"))
@@ -708,6 +797,86 @@ def chart_crds() -> set[str]:
             if doc and doc.get("kind") == "CustomResourceDefinition":
                 found.add(doc["metadata"]["name"])
     return found
+
+
+DREMIO_VIEW = """
+import json, sys
+from lakehouse_dremio.client import DremioClient
+client = DremioClient("http://dremio.localhost")
+client.login(sys.argv[1], sys.argv[2])
+if sys.argv[3] == "create":
+    client.post_json("/api/v3/catalog", {"entityType": "space", "name": "drill"})
+    client.post_json("/api/v3/catalog", {"entityType": "dataset", "type": "VIRTUAL_DATASET",
+        "path": ["drill", "statuses"], "sql": sys.argv[4], "sqlContext": ["drill"]})
+found = client.catalog_by_path(["drill", "statuses"])
+print(json.dumps({"sql": found and found.get("sql")}))
+"""
+
+
+def dremio_view(the: Bed, action: str, sql: str = "") -> Any:
+    out = the.run(sys.executable, "-c", DREMIO_VIEW, DREMIO_ADMIN,
+                  the.secrets["dremioAdminPassword"], action, sql)  # fmt: skip
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_11b_disaster_drill_backup_destroy_up_restore(the_bed: Bed) -> None:
+    """The bad day: a backup, the stack destroyed with its volumes, a fresh `up`, the
+    restore; gold is the oracle's again, Dremio answers the same, its view is back, and
+    the next change batch applies on top."""
+    view_sql = "SELECT o_orderstatus, COUNT(*) AS n FROM lake.lakehouse.deltalake.silver.orders"
+    assert dremio_view(the_bed, "create", view_sql) == {"sql": view_sql}
+    count = ("query", "SELECT COUNT(*) AS n FROM lake.lakehouse.deltalake.silver.orders",
+             "--stack", "dev")  # fmt: skip
+    before = the_bed.lakehouse(*count)
+    target = the_bed.lay.config / "backups"
+    started = time.monotonic()
+    out = the_bed.lakehouse("backup", "--stack", "dev", "--to", str(target), timeout=1800)
+    backup_seconds = time.monotonic() - started
+    size = re.search(r"([\d.]+) MiB; (\d+) files copied", out)
+    assert size, out[-2000:]
+    the_bed.timeline.mark(f"backup taken: {size.group(1)} MiB in {backup_seconds:.0f}s")
+    the_bed.lakehouse("destroy", "--stack", "dev", "--yes", timeout=1800)
+    the_bed.lakehouse("up", "--stack", "dev", timeout=2400)
+    pods_ready_and_jobs_complete(the_bed)
+    assert "versioning is enabled" in mc(
+        the_bed, {"v": "mc version info lake/lakehouse"}, names.MINIO_ROOT_USER,
+        the_bed.secrets["minioRootPassword"], "mc-after-up",
+    ).output  # fmt: skip
+    empty = bed_run(the_bed, *count)
+    assert empty.returncode != 0, "the new stack still has the old lake: nothing was lost"
+    started = time.monotonic()
+    out = the_bed.lakehouse("restore", "--stack", "dev", "--from", str(target), timeout=1800)
+    restore_seconds = time.monotonic() - started
+    assert "1 view(s) created" in out, out[-2000:]
+    the_bed.timeline.mark(f"restored into a fresh stack in {restore_seconds:.0f}s")
+    assert the_bed.lakehouse(*count) == before
+    assert dremio_view(the_bed, "read") == {"sql": view_sql}
+    expected = oracle_gold(the_bed)
+    for table in GOLD_TABLES:
+        rows = gold_rows(the_bed, table.name, the_bed.lay.config / f"drill-{table.name}.parquet")
+        assert_same_rows(rows, expected[table.name], table.key, f"restored gold.{table.name}")
+    # The next change batch applies on top of the restored ledgers: only it is ingested.
+    restored_ledger = ledger_rows(the_bed, "silver")
+    assert restored_ledger, "the silver ledger came back empty"
+    the_bed.lakehouse("generate", "--stack", "dev", "--scale", SCALE, "--change-batches", "3")
+    the_bed.lakehouse("pipeline", "run", "--layer", "all", "--stack", "dev", timeout=3600)
+    after = ledger_rows(the_bed, "silver")
+    added = sorted(set(after) - set(restored_ledger))
+    old_batches = {b for _, b in restored_ledger}
+    assert added and all(b > max(old_batches) for _, b in added), (added, old_batches)
+    assert len(after) == len(set(after)), "a batch was recorded twice: it was ingested again"
+    batches = sorted({b for _, b in added})
+    expected = oracle_gold(the_bed)
+    for table in GOLD_TABLES:
+        rows = gold_rows(the_bed, table.name, the_bed.lay.config / f"after-{table.name}.parquet")
+        assert_same_rows(rows, expected[table.name], table.key, f"gold.{table.name} after drill")
+    the_bed.facts["drill"] = {
+        "backup_mib": float(size.group(1)),
+        "backup_seconds": round(backup_seconds),
+        "restore_seconds": round(restore_seconds),
+        "batches_after_restore": sorted(batches),
+    }
+    the_bed.timeline.mark("disaster drill: restored lake equals the oracle, next batch applied")
 
 
 def test_12_destroy_leaves_no_lakehouse_object(the_bed: Bed) -> None:

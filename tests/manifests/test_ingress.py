@@ -46,8 +46,9 @@ def test_ingress_hosts_come_from_config_and_prod_has_tls_everywhere(rendering: R
     ingresses = rendering.of_kind("Ingress")
     hosts = [i["spec"]["rules"][0]["host"] for i in ingresses]
     # MinIO's console (which accepts the root user), the history server and Prometheus
-    # (no login of their own) have routes in dev only, unless prod gives allowlists.
-    assert len(hosts) == len(set(hosts)) == (6 if rendering.stack == "dev" else 3)
+    # (no login of their own) and Spark Connect have routes in dev only, unless prod gives
+    # allowlists.
+    assert len(hosts) == len(set(hosts)) == (7 if rendering.stack == "dev" else 3)
     assert any(h.startswith("minio.") for h in hosts) == (rendering.stack == "dev")
     suffix = ".localhost" if rendering.stack == "dev" else ".example.com"
     assert all(h.endswith(suffix) for h in hosts)

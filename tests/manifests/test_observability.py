@@ -209,3 +209,39 @@ def test_every_target_has_a_flow_from_the_scraper() -> None:
             and set(f.destination.labels) <= set(target.role.labels)
             for f in flows.FLOWS
         ), target.job
+
+
+def test_the_connect_server_reads_the_lake_and_asks_for_a_token(
+    renderings: dict[str, Rendering],
+) -> None:
+    dev, prod = renderings["dev"], renderings["prod"]
+    server = dev.find("Deployment", names.SPARK_CONNECT, JOBS_NS)
+    pod = server["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    token = env["SPARK_CONNECT_AUTHENTICATE_TOKEN"]["valueFrom"]["secretKeyRef"]
+    assert token["name"] == names.CONNECT_TOKEN_SECRET
+    assert env[names.SECRET_KEY_ENV]["valueFrom"]["secretKeyRef"]["name"] == names.CONNECT_S3_SECRET
+    args = container["args"]
+    confs = dict(a.split("=", 1) for a in args[args.index("--conf") + 1 :: 2] if "=" in a)
+    assert confs["spark.sql.warehouse.dir"] == "s3a://lakehouse/scratch/warehouse"
+    assert confs["spark.dynamicAllocation.enabled"] == "true"
+    assert not [a for a in args if "secret" in a.lower() or "token=" in a.lower()]
+    assert container["readinessProbe"]["tcpSocket"]["port"] == "grpc"
+    service = dev.find("Service", names.SPARK_CONNECT_SERVICE, JOBS_NS)
+    assert (
+        service["metadata"]["annotations"]["traefik.ingress.kubernetes.io/service.serversscheme"]
+        == "h2c"
+    )
+    route = dev.find("Ingress", "spark-connect", JOBS_NS)
+    assert route["spec"]["rules"][0]["host"] == "spark.localhost"
+    # Prod runs none unless asked; asked, it is routed only behind an allowlist, with TLS.
+    assert not [
+        d for d in prod.of_kind("Deployment") if d["metadata"]["name"] == names.SPARK_CONNECT
+    ]
+    asked = render_stack("prod", overrides={
+        "connect": {"enabled": True},
+        "ingress": {**PROD_INGRESS, "allowlists": {"sparkConnect": ["10.3.0.0/16"]}},
+    })  # fmt: skip
+    routed = asked.find("Ingress", "spark-connect", JOBS_NS)
+    assert routed["spec"]["tls"] and "router.middlewares" in str(routed["metadata"]["annotations"])

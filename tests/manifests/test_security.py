@@ -7,6 +7,7 @@ import subprocess
 from typing import Any
 
 from lakehouse.render import Rendering, render_stack
+from lakehouse_core.names import SECRET_CONFIG_KEYS
 from lakehouse_core.paths import REPO_ROOT
 
 from .conftest import checked_in_manifests, containers, pod_templates
@@ -101,7 +102,7 @@ def test_secret_values_appear_only_in_secrets(rendering: Rendering) -> None:
 
 def test_generated_passwords_never_appear_in_plain_objects() -> None:
     plain = render_stack("dev", redact=False)
-    assert len(plain.generated_secrets) == 6  # names.SECRET_CONFIG_KEYS but the TLS seed
+    assert len(plain.generated_secrets) == len(SECRET_CONFIG_KEYS) - 1  # all but the TLS seed
     for obj in plain.objects:
         if obj["kind"] == "Secret":
             continue

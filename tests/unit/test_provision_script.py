@@ -51,6 +51,7 @@ def run_script(tmp_path: Path, *, attached: bool) -> list[dict[str, Any]]:
         "dremio-policy.json",
         "history-policy.json",
         "metrics-policy.json",
+        "connect-policy.json",
         "lifecycle.json",
     ):
         (provision / name).write_text("{}")
@@ -74,6 +75,8 @@ def run_script(tmp_path: Path, *, attached: bool) -> list[dict[str, Any]]:
         "HISTORY_SECRET_KEY": "-history key",
         "METRICS_ACCESS_KEY": "lakehouse-metrics",
         "METRICS_SECRET_KEY": "--metrics",
+        "CONNECT_ACCESS_KEY": "lakehouse-connect",
+        "CONNECT_SECRET_KEY": "-connect key",
         **({"ATTACHED": "1"} if attached else {}),
     }
     result = subprocess.run(
@@ -86,7 +89,14 @@ def run_script(tmp_path: Path, *, attached: bool) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("attached", [False, True], ids=["first run", "re-run"])
 def test_secret_keys_go_to_mc_on_stdin_never_as_arguments(tmp_path: Path, attached: bool) -> None:
     calls = run_script(tmp_path, attached=attached)
-    secrets = ("-root secret with spaces", "--spark-secret", "-d", "-history key", "--metrics")
+    secrets = (
+        "-root secret with spaces",
+        "--spark-secret",
+        "-d",
+        "-history key",
+        "--metrics",
+        "-connect key",
+    )
     for call in calls:
         assert not set(call["argv"]) & set(secrets), call
     alias = next(c for c in calls if c["argv"][:2] == ["alias", "set"])
@@ -97,4 +107,5 @@ def test_secret_keys_go_to_mc_on_stdin_never_as_arguments(tmp_path: Path, attach
         ("lakehouse-dremio", "-d"),
         ("lakehouse-history", "-history key"),
         ("lakehouse-metrics", "--metrics"),
+        ("lakehouse-connect", "-connect key"),
     ]

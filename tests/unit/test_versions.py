@@ -20,7 +20,8 @@ def test_installed_pyspark_and_delta_match_the_matrix() -> None:
 
 def test_pyproject_pins_the_matrix_versions() -> None:
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
-    assert f"pyspark=={versions.SPARK_VERSION}" in project["dependencies"]
+    # with the Spark Connect client (its gRPC dependencies): `lakehouse.connect`
+    assert f"pyspark[connect]=={versions.SPARK_VERSION}" in project["dependencies"]
     assert f"delta-spark=={versions.DELTA_VERSION}" in project["dependencies"]
 
 

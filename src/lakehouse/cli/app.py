@@ -15,6 +15,7 @@ import typer
 
 from lakehouse.cli import (
     backup_cmds,
+    connect_cmds,
     data_cmds,
     deploy_cmds,
     kind_cmds,
@@ -84,9 +85,11 @@ ON_KUBERNETES: tuple[Callable[..., None], ...] = (
     query_cmds.query,
     observe_cmds.status,
     observe_cmds.logs,
+    connect_cmds.connect,
 )
 for command in ON_ONE_MACHINE:
     app.command(rich_help_panel=ONE_MACHINE)(command)
+app.command(rich_help_panel=ONE_MACHINE)(connect_cmds.notebook)
 app.add_typer(local_cmds.local_app, name="local", rich_help_panel=ONE_MACHINE)
 app.add_typer(pipeline_cmds.pipeline_app, name="pipeline", rich_help_panel=KUBERNETES)
 for command in ON_KUBERNETES:
