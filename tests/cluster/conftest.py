@@ -236,6 +236,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             except Exception as err:  # a report must never hide the failure itself
                 text = f"(could not run kubectl: {err})"
             result.sections.append((f"cluster {title} at the failure", text[-8000:]))
+    if result.failed:
+        # The run is an hour long: say what failed now, not only in the closing summary.
+        print(f"\nFAILED {item.nodeid} ({call.when}):\n{result.longreprtext[-6000:]}", flush=True)
     return result
 
 
