@@ -10,8 +10,14 @@ import pytest
 from lakehouse_bed import releases
 
 
-def commit_version(repo: Path, version: str, note: str = "") -> str:
-    (repo / "pyproject.toml").write_text(f'[project]\nname = "x"\nversion = "{version}"\n')
+def commit_version(repo: Path, version: str, note: str = "", announce: bool = True) -> str:
+    """A commit at ``version``; a released one gets its CHANGELOG heading unless told not."""
+    project = f'[project]\nname = "x"\nversion = "{version}"\ndescription = "{note}"\n'
+    (repo / "pyproject.toml").write_text(project)
+    log = repo / "CHANGELOG.md"
+    before = log.read_text() if log.exists() else "# Changelog\n"
+    if announce and "dev" not in version and f"## {version}" not in before:
+        log.write_text(f"{before}\n## {version} - 2026-12-05\n")
     (repo / "notes.txt").write_text(note or version)
     subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
     subprocess.run(
@@ -52,6 +58,17 @@ def test_a_release_is_the_commit_that_sets_a_released_version(repo: Path) -> Non
     ]
     assert releases.previous_release("0.3.0.dev0", repo) == releases.Release("0.2.0", second)
     assert releases.previous_release("0.2.0", repo) == releases.Release("0.1.0", first)
+
+
+def test_a_version_no_changelog_names_is_not_a_release(repo: Path) -> None:
+    commit_version(repo, "0.1.0", announce=False)  # the first commit's placeholder
+    commit_version(repo, "0.1.0", "more work, its heading written late")
+    released = commit_version(repo, "0.2.0")
+    commit_version(repo, "0.3.0.dev0")
+    # 0.1.0's heading arrives later, in a commit that does not set the version: still none.
+    assert releases.releases(repo) == [releases.Release("0.2.0", released)]
+    with pytest.raises(releases.ReleaseError, match=r"no release before 0\.2\.0"):
+        releases.previous_release("0.2.0", repo)
 
 
 def test_no_earlier_release_is_a_clear_error(repo: Path) -> None:

@@ -1,6 +1,8 @@
 """The project's releases, as the history records them: a release is the commit that sets
 ``version`` in pyproject.toml to a version without a pre-release part (no ``.dev``, ``a``,
-``b``, ``rc``). Tags are not read: a clone does not always carry them.
+``b``, ``rc``) and whose CHANGELOG.md has that version's heading (``## 0.2.0 ...``): the
+first commit's placeholder ``0.1.0``, which no CHANGELOG names, is not one. Tags are not
+read: a clone does not always carry them.
 
 The upgrade test deploys the previous release from a worktree of its commit, then the
 working tree over it.
@@ -42,6 +44,16 @@ def version_at(commit: str, root: Path = REPO_ROOT) -> str:
     return str(tomllib.loads(text)["project"]["version"])
 
 
+def announced(version: str, commit: str, root: Path = REPO_ROOT) -> bool:
+    """Whether the CHANGELOG at ``commit`` has the heading of ``version``."""
+    try:
+        text = _git("show", f"{commit}:CHANGELOG.md", root=root)
+    except subprocess.CalledProcessError:
+        return False
+    heading = re.compile(rf"^## \[?{re.escape(version)}\]?(\s|$)", re.MULTILINE)
+    return bool(heading.search(text))
+
+
 def releases(root: Path = REPO_ROOT) -> list[Release]:
     """Every release, oldest first: each commit where the version became a released one."""
     found: list[Release] = []
@@ -49,7 +61,8 @@ def releases(root: Path = REPO_ROOT) -> list[Release]:
     history = _git("log", "--format=%H", "--reverse", "--", "pyproject.toml", root=root)
     for commit in history.split():
         version = version_at(commit, root)
-        if version != previous and not PRE_RELEASE.search(version):
+        released = not PRE_RELEASE.search(version) and announced(version, commit, root)
+        if released and version != previous:
             found.append(Release(version, commit))
         previous = version
     return found
