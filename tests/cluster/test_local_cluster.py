@@ -105,6 +105,17 @@ def pods_ready_and_jobs_complete(the: Bed, within: float = 300) -> float:
     return time.monotonic() - started
 
 
+def every_secret(tls: bool) -> dict[str, str]:
+    """A new value for every secret a stack may set (names.SECRET_CONFIG_KEYS), as a user
+    may set them all; a MinIO root password that starts with '-' (it must reach `mc`
+    intact). The CA's seed only when the run has TLS inside the cluster."""
+    values = {key: password() for key in names.SECRET_CONFIG_KEYS}
+    values["minioRootPassword"] = password("-")
+    if not tls:
+        del values["internalTlsSeed"]
+    return values
+
+
 def set_secrets(the: Bed, values: dict[str, str]) -> None:
     for key, value in values.items():
         the.pulumi("config", "set", "--secret", f"lakehouse:{key}", "--", value)
@@ -129,15 +140,7 @@ def test_02_up_deploys_the_dev_stack(the_bed: Bed) -> None:
     # A hand-set MinIO root password may start with '-' (it must reach `mc` intact).
     set_secrets(
         the_bed,
-        {
-            "minioRootPassword": password("-"),
-            "sparkS3SecretKey": password(),
-            "dremioS3SecretKey": password(),
-            "dremioAdminPassword": password(),
-            "historyS3SecretKey": password(),
-            "metricsS3SecretKey": password(),
-            **({"internalTlsSeed": password()} if the_bed.tls else {}),
-        },
+        every_secret(tls=the_bed.tls),
     )
     out = the_bed.lakehouse("up", "--stack", "dev", timeout=2400)
     the_bed.timeline.mark("lakehouse up: the dev stack is deployed")
@@ -649,12 +652,16 @@ uri = "s3a://lakehouse/deltalake/silver/orders"
 found["silver_v1"] = spark.read.format("delta").option("versionAsOf", 1).load(uri).count()
 found["silver_now"] = table(spark, "silver.orders").count()
 probe = spark.createDataFrame([(1, "x")], "k INT, v STRING")
+def version():
+    return spark.sql(f"DESCRIBE HISTORY delta.`{uri}`").agg({"version": "max"}).first()[0]
+found["silver_version_before"] = version()
 try:
     probe.write.format("delta").mode("append").save(uri)
     found["silver_write"] = "allowed"
 except Exception as err:
     refused = "403" in str(err) or "AccessDenied" in str(err)
     found["silver_write"] = "refused" if refused else str(err)[:300]
+found["silver_version_after"] = version()
 scratch = "s3a://lakehouse/scratch/bed-probe"
 probe.write.format("delta").mode("overwrite").save(scratch)
 found["scratch_rows"] = spark.read.format("delta").load(scratch).count()
@@ -692,6 +699,7 @@ def test_08c_spark_connect_through_the_ingress(the_bed: Bed) -> None:
     assert found["gold"] == the_bed.facts["gold_counts"]["order_status_summary"], found
     assert found["silver_v1"] > 0 and found["silver_now"] > 0, found
     assert found["silver_write"] == "refused", found
+    assert found["silver_version_after"] == found["silver_version_before"], found
     assert found["scratch_rows"] == 1, found
     assert "refused the token" in found["wrong_token"], found
     ran = the_bed.run(sys.executable, "-c", NOTEBOOKS, str(REPO_ROOT / "notebooks"), timeout=3600)
@@ -738,29 +746,22 @@ def test_10_an_image_bump_rolls_the_pods_and_keeps_the_statefulset(the_bed: Bed)
 
 def test_11_rotated_secrets_reach_minio_dremio_and_every_pod(the_bed: Bed) -> None:
     old = dict(the_bed.secrets)
-    set_secrets(
-        the_bed,
-        {
-            "minioRootPassword": password("-"),
-            "sparkS3SecretKey": password(),
-            "dremioS3SecretKey": password(),
-            "dremioAdminPassword": password(),
-        },
-    )
+    # Every secret of the stack but the CA's seed (a new CA is a TLS run's own step).
+    set_secrets(the_bed, every_secret(tls=False))
     the_bed.lakehouse("up", "--stack", "dev", timeout=2400)
     settled = pods_ready_and_jobs_complete(the_bed)
     the_bed.timeline.mark(f"rotated secrets rolled out; the stack settled {settled:.0f}s after up")
     new = the_bed.secrets
     # MinIO: each user's new key works and its old one is refused.
-    for user, key, label in (
-        (names.MINIO_ROOT_USER, "minioRootPassword", "root"),
-        (names.SPARK_S3_USER, "sparkS3SecretKey", "spark"),
-        (names.DREMIO_S3_USER, "dremioS3SecretKey", "dremio"),
+    for user, key, label, where in (
+        (names.MINIO_ROOT_USER, "minioRootPassword", "root", "lake/lakehouse"),
+        (names.SPARK_S3_USER, "sparkS3SecretKey", "spark", "lake/lakehouse"),
+        (names.DREMIO_S3_USER, "dremioS3SecretKey", "dremio", "lake/lakehouse"),
+        # The Connect server's user lists only below the prefixes it may read.
+        (names.CONNECT_S3_USER, "connectS3SecretKey", "connect", "lake/lakehouse/deltalake/"),
     ):
         for which, secret, expected in (("new", new[key], 0), ("old", old[key], 1)):
-            listed = mc(
-                the_bed, {"ls": "mc ls lake/lakehouse"}, user, secret, f"mc-{label}-{which}"
-            )
+            listed = mc(the_bed, {"ls": f"mc ls {where}"}, user, secret, f"mc-{label}-{which}")
             assert listed.status == {"ls": expected}, (label, which, listed.output)
             if expected:
                 assert refusals(listed.output) == 1, listed.output
