@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
 .PHONY: help tools deps-py deps demo test test-unit test-jobs test-integration test-contract \
-	test-manifests lint scan bench render manifests docs up down cluster-build cluster-test cluster-test-tls cluster-test-upgrade test-faults clean
+	test-manifests lint scan bench render manifests docs up down cluster-build cluster-test cluster-test-tls cluster-test-upgrade test-faults mutation clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ lint: deps-py ## ruff, mypy --strict, import contracts, shellcheck, the scanners
 
 scan: deps-py ## kube-score and checkov over both stacks' objects (scan-allowlist.yaml: accepted findings)
 	$(RUN) python scripts/scan.py
+
+mutation: deps-py ## mutmut over lakehouse_core with the unit tests: bench/mutation.json (docs/testing.md)
+	$(RUN) python scripts/mutation.py
 
 bench: deps ## benchmarks (not tests): writes bench/results.json and bench/results.png
 	$(RUN) python -m bench.run
