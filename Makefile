@@ -23,7 +23,7 @@ demo: deps ## run bronze -> silver -> gold on this machine and print gold
 	$(RUN) lakehouse demo
 
 test: deps ## every test but the heavy suites: unit, jobs, integration, contract, manifests
-	$(RUN) pytest -p no:cacheprovider
+	$(RUN) pytest -p no:cacheprovider --durations=25
 
 test-unit: deps-py ## seconds; no JDK, no Go, no services
 	$(RUN) pytest -p no:cacheprovider tests/unit tests/manifests
