@@ -488,7 +488,10 @@ def test_07b_a_second_writer_is_refused_while_another_run_holds_the_lease(
 def _probe_flows(
     the_bed: Bed, outsider: str, ingress_ns: str, zk: str, minio: str, dremio_web: str, fabric: str
 ) -> tuple[dict[str, bool], bool]:
+    connect = service_ip(the_bed, JOBS, names.SPARK_CONNECT_SERVICE)
     refused = {
+        "jobs pod -> Spark Connect": (JOBS, {}, connect, names.SPARK_CONNECT_PORT),
+        "new namespace -> Spark Connect": (outsider, {}, connect, names.SPARK_CONNECT_PORT),
         "jobs pod -> ZooKeeper": (JOBS, {}, zk, names.ZOOKEEPER_CLIENT_PORT),
         "Spark driver -> ZooKeeper": (JOBS, {"spark-role": "driver"}, zk, 2181),
         "jobs pod -> Dremio fabric": (JOBS, {}, fabric, names.DREMIO_FABRIC_PORT),
@@ -504,6 +507,9 @@ def _probe_flows(
             DREMIO_NS, flows.DREMIO_COORDINATOR.selector, fabric, names.DREMIO_FABRIC_PORT,
         ),
         "Traefik -> Dremio": (ingress_ns, flows.TRAEFIK.selector, dremio_web, 9047),
+        "Traefik -> Spark Connect": (
+            ingress_ns, flows.TRAEFIK.selector, connect, names.SPARK_CONNECT_PORT,
+        ),
     }  # fmt: skip
     seen = {}
     for i, (what, (ns, labels, host, port)) in enumerate({**refused, **allowed}.items()):
@@ -543,7 +549,11 @@ def test_07c_only_the_declared_flows_pass(the_bed: Bed) -> None:
     finally:
         the_bed.kubectl("delete", "namespace", outsider, "--wait=false")
     the_bed.facts["network_probes"] = {**seen, "new namespace -> MinIO, policies removed": opened}
-    the_bed.timeline.mark("NetworkPolicies: 7 forbidden flows refused, 4 declared ones pass")
+    refused = sum(1 for what, passed in seen.items() if not passed)
+    the_bed.timeline.mark(
+        f"NetworkPolicies: {refused} forbidden flows refused, {len(seen) - refused} declared "
+        "ones pass"
+    )
 
 
 def bed_run(the: Bed, *args: str) -> Any:
