@@ -49,6 +49,9 @@ def container_mib(spark_memory: str) -> int:
     return heap + max(OVERHEAD_MIB, int(heap * OVERHEAD_FACTOR))
 
 
+SERVER_CPU_REQUEST = "50m"
+
+
 def server_conf(
     cfg: ConnectConfig, settings: JobSettings, namespace: str, service_account: str
 ) -> dict[str, str]:
@@ -229,7 +232,10 @@ class SparkConnect(pulumi.ComponentResource):
             ],
             "resources": kube.with_ephemeral(
                 {
-                    "requests": {"cpu": settings.core_request or "1", "memory": memory},
+                    # Idle until a session works; then it takes up to its limit. A
+                    # driver's core request here would leave a 2-core node no room for
+                    # the pipeline's executor (the sizing test checks the budget).
+                    "requests": {"cpu": SERVER_CPU_REQUEST, "memory": memory},
                     "limits": {"cpu": "2", "memory": memory},
                 },
                 "2Gi",

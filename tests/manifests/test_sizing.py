@@ -79,3 +79,30 @@ def test_dev_stack_memory_requests_fit_the_laptop_budget(
     assert mem <= DEV_WITH_CONNECT_BUDGET_GIB, (
         f"dev stack with Spark Connect requests {mem:.2f} GiB > {DEV_WITH_CONNECT_BUDGET_GIB} GiB"
     )
+
+
+# The test bed's node: two cores, and what its system pods request (CoreDNS 50m, the
+# local-path provisioner 10m); its control plane runs as processes, not pods. kind runs
+# its control plane as pods (about 0.95 CPU more), so kind wants four cores.
+NODE_CORES = 2.0
+BED_SYSTEM_CORES = 0.06
+
+
+def test_dev_stack_cpu_requests_leave_room_for_a_pipeline_job_on_two_cores(
+    dev: Rendering,
+) -> None:
+    """What stays (not the Jobs, which complete) plus one pipeline application (its driver
+    and executors at the stack's core request) must be schedulable on the bed's node: the
+    Spark Connect server once requested a whole driver's core, and the pipeline's executor
+    waited forever, Pending for CPU."""
+    from lakehouse.ops.stacks import load_stack_config
+
+    spark = load_stack_config("dev").spark
+    assert spark.core_request is not None, "dev sets spark.coreRequest"
+    job = cpu_cores(spark.core_request) * (1 + spark.executor_instances)
+    staying = sum(c for name, (c, _) in stack_requests(dev).items() if not name.startswith("Job/"))
+    needed = staying + BED_SYSTEM_CORES + job
+    assert needed <= NODE_CORES, (
+        f"the dev stack requests {staying:.2f} CPU; with a pipeline job ({job:.2f}) and the "
+        f"node's own pods that is {needed:.2f} of {NODE_CORES:.0f} cores"
+    )
