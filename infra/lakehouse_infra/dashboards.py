@@ -149,7 +149,7 @@ STORAGE = Dashboard(
             "Drives healing per erasure set",
             (
                 Query(
-                    "max by (pool, set) (minio_cluster_erasure_set_healing_drives)",
+                    "max by (pool, set) (minio_cluster_health_erasure_set_healing_drives)",
                     "pool {{pool}} set {{set}}",
                 ),
             ),

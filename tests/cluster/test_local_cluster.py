@@ -599,18 +599,24 @@ def test_08b_the_lakehouse_is_observable(the_bed: Bed) -> None:
     # A failed query, as users make them: Dremio counts it (jobs_failed_total).
     refused = bed_run(the_bed, "query", "SELECT * FROM lake.no_such_table", "--stack", "dev")
     assert refused.returncode != 0, refused.output
-    # The history server lists every application of the run, each with its jobs.
-    deadline, listed = time.monotonic() + 120, {}
+    # The history server lists every application of the run (by the id the operator
+    # recorded for it; Spark's own name is the job's, without the run's date), each with
+    # its jobs.
+    ids = {
+        name: the_bed.kubectl_json("-n", JOBS, "get", "sparkapplication", name)["status"][
+            "sparkApplicationId"
+        ]
+        for name in apps
+    }
+    deadline, listed = time.monotonic() + 120, set()
     while time.monotonic() < deadline:
-        listed = {a["name"]: a["id"] for a in history_applications(the_bed)}
-        if set(apps) <= set(listed):
+        listed = {a["id"] for a in history_applications(the_bed)}
+        if set(ids.values()) <= listed:
             break
         time.sleep(5)
-    assert set(apps) <= set(listed), (apps, listed)
-    for name in apps:
-        jobs = http(
-            the_bed, f"http://spark-history.localhost/api/v1/applications/{listed[name]}/jobs"
-        )
+    assert set(ids.values()) <= listed, (ids, listed)
+    for name, app_id in ids.items():
+        jobs = http(the_bed, f"http://spark-history.localhost/api/v1/applications/{app_id}/jobs")
         assert jobs.status == 200 and json.loads(jobs.body), (name, jobs.body[:300])
     # Every scrape target was up, and each one's key metric has a value. The check can
     # fail: a metric no component exports is reported.
@@ -624,7 +630,10 @@ def test_08b_the_lakehouse_is_observable(the_bed: Bed) -> None:
         )["result"]
     ]
     assert not down, f"scrape targets never up: {down}"
-    keys = [t.key_metric for t in scrape.TARGETS]
+    from lakehouse.ops.observed import STORAGE_METRICS
+
+    # Each target's key metric, and what `lakehouse status` reads of MinIO's.
+    keys = [t.key_metric for t in scrape.TARGETS] + list(STORAGE_METRICS)
     assert not metric_gaps(the_bed, keys, window), metric_gaps(the_bed, keys, window)
     assert metric_gaps(the_bed, ["lakehouse_no_such_metric"], window) == [
         "lakehouse_no_such_metric"

@@ -98,6 +98,14 @@ def parse_samples(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
     return found
 
 
+# What `status` reads of MinIO's cluster metrics (v2 names; the bed checks each exists).
+USABLE_TOTAL = "minio_cluster_capacity_usable_total_bytes"
+USABLE_FREE = "minio_cluster_capacity_usable_free_bytes"
+DRIVES_OFFLINE = "minio_cluster_drive_offline_total"
+DRIVES_HEALING = "minio_cluster_health_erasure_set_healing_drives"
+STORAGE_METRICS = (USABLE_TOTAL, USABLE_FREE, DRIVES_OFFLINE, DRIVES_HEALING)
+
+
 def storage_figures(text: str) -> StorageFigures:
     """MinIO's cluster metrics (v2): every server reports the cluster's figures alike."""
     samples = parse_samples(text)
@@ -105,11 +113,11 @@ def storage_figures(text: str) -> StorageFigures:
     def most(name: str) -> float:
         return max((v for _, v in samples.get(name, [])), default=0.0)
 
-    healing = sum(v for _, v in samples.get("minio_cluster_erasure_set_healing_drives", []))
+    healing = sum(v for _, v in samples.get(DRIVES_HEALING, []))
     return StorageFigures(
-        usable_total=most("minio_cluster_capacity_usable_total_bytes"),
-        usable_free=most("minio_cluster_capacity_usable_free_bytes"),
-        drives_offline=most("minio_cluster_drive_offline_total"),
+        usable_total=most(USABLE_TOTAL),
+        usable_free=most(USABLE_FREE),
+        drives_offline=most(DRIVES_OFFLINE),
         drives_healing=healing,
     )
 
