@@ -50,6 +50,9 @@ def container_mib(spark_memory: str) -> int:
 
 
 SERVER_CPU_REQUEST = "50m"
+# The ports the NetworkPolicies open for a driver and its executors (core/network.py).
+DRIVER_RPC, DRIVER_BLOCK_MANAGER = (p.number for p in flows.SPARK_DRIVER_PORTS)
+[EXECUTOR_BLOCK_MANAGER] = (p.number for p in flows.SPARK_BLOCK_MANAGER)
 
 
 def server_conf(
@@ -65,8 +68,11 @@ def server_conf(
         "spark.app.name": names.SPARK_CONNECT,
         "spark.connect.grpc.binding.port": str(names.SPARK_CONNECT_PORT),
         "spark.driver.bindAddress": "0.0.0.0",  # noqa: S104 (inside its pod)
-        "spark.driver.port": "7078",
-        "spark.driver.blockManager.port": "7079",
+        "spark.driver.port": str(DRIVER_RPC),
+        "spark.driver.blockManager.port": str(DRIVER_BLOCK_MANAGER),
+        # Executors fetch shuffle blocks from each other on the port their NetworkPolicy
+        # opens; in client mode nothing sets it for them (random otherwise: refused).
+        "spark.blockManager.port": str(EXECUTOR_BLOCK_MANAGER),
         "spark.driver.memory": cfg.server_memory,
         "spark.ui.killEnabled": "false",
         "spark.sql.warehouse.dir": f"s3a://{settings.bucket}/{SCRATCH_PREFIX}/warehouse",
@@ -227,8 +233,8 @@ class SparkConnect(pulumi.ComponentResource):
             "ports": [
                 {"name": "grpc", "containerPort": names.SPARK_CONNECT_PORT},
                 {"name": SPARK_UI_PORT_NAME, "containerPort": names.SPARK_UI_PORT},
-                {"name": "driver-rpc", "containerPort": 7078},
-                {"name": "blockmanager", "containerPort": 7079},
+                {"name": "driver-rpc", "containerPort": DRIVER_RPC},
+                {"name": "blockmanager", "containerPort": DRIVER_BLOCK_MANAGER},
             ],
             "resources": kube.with_ephemeral(
                 {

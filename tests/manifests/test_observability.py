@@ -12,6 +12,7 @@ import yaml
 
 from lakehouse.render import Rendering, render_stack
 from lakehouse_core import names, scrape
+from lakehouse_core import network as flows
 from lakehouse_core.paths import REPO_ROOT
 from lakehouse_core.stack_config import ConfigError
 from lakehouse_infra.dashboards import DASHBOARDS
@@ -226,6 +227,13 @@ def test_the_connect_server_reads_the_lake_and_asks_for_a_token(
     confs = dict(a.split("=", 1) for a in args[args.index("--conf") + 1 :: 2] if "=" in a)
     assert confs["spark.sql.warehouse.dir"] == "s3a://lakehouse/scratch/warehouse"
     assert confs["spark.dynamicAllocation.enabled"] == "true"
+    # Its executors shuffle with each other on the port their NetworkPolicy opens (client
+    # mode sets none for them: a random port, refused, as the bed's notebooks found).
+    [block_manager] = flows.SPARK_BLOCK_MANAGER
+    assert confs["spark.blockManager.port"] == str(block_manager.number)
+    assert {confs["spark.driver.port"], confs["spark.driver.blockManager.port"]} == {
+        str(p.number) for p in flows.SPARK_DRIVER_PORTS
+    }
     assert not [a for a in args if "secret" in a.lower() or "token=" in a.lower()]
     assert container["readinessProbe"]["tcpSocket"]["port"] == "grpc"
     service = dev.find("Service", names.SPARK_CONNECT_SERVICE, JOBS_NS)
