@@ -48,6 +48,7 @@ def provisioned(
         "dremio": ("dremio-" + secrets.token_hex(3), secrets.token_urlsafe(18)),
         "history": ("history-" + secrets.token_hex(3), secrets.token_urlsafe(18)),
         "metrics": ("metrics-" + secrets.token_hex(3), secrets.token_urlsafe(24)),
+        "connect": ("connect-" + secrets.token_hex(3), secrets.token_urlsafe(18)),
     }
     mc = ensure_mc_binary(log=lambda _m: None)
     env = {
@@ -66,6 +67,8 @@ def provisioned(
         "HISTORY_SECRET_KEY": users["history"][1],
         "METRICS_ACCESS_KEY": users["metrics"][0],
         "METRICS_SECRET_KEY": users["metrics"][1],
+        "CONNECT_ACCESS_KEY": users["connect"][0],
+        "CONNECT_SECRET_KEY": users["connect"][1],
     }
     for _ in range(2):  # a second run (a re-sync after a change) must succeed too
         run = subprocess.run(
@@ -128,6 +131,18 @@ def test_the_provisioned_users_can_do_what_their_jobs_need_and_no_more(
     # The metrics user reads no data at all.
     metrics = provisioned["metrics"]
     assert not _can(metrics, "get", table_file) and not _can(metrics, "list", "")
+    # Interactive sessions read the lake and landing files, write only their scratch
+    # prefix and their event logs, and never a table (the pipeline is the one writer).
+    connect = provisioned["connect"]
+    assert _can(connect, "get", table_file) and _can(connect, "list", "deltalake/")
+    assert _can(connect, "get", "landing/orders/batch=000001/a.csv")
+    assert _can(connect, "put", "scratch/warehouse/t/part-0.parquet")
+    assert _can(connect, "delete", "scratch/warehouse/t/part-0.parquet")
+    assert _can(connect, "put", "spark-events/connect-app/events_1")
+    assert not _can(connect, "put", "deltalake/silver/orders/evil.parquet")
+    assert not _can(connect, "delete", table_file)
+    assert not _can(connect, "put", "landing/orders/batch=000009/evil.csv")
+    assert not _can(connect, "put", "dremio/cache/x") and not _can(connect, "list", "dremio/")
 
 
 def test_the_metrics_token_opens_minio_metrics_and_nothing_else(
