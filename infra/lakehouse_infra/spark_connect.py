@@ -50,6 +50,8 @@ def container_mib(spark_memory: str) -> int:
 
 
 SERVER_CPU_REQUEST = "50m"
+IDLE_EXECUTOR_TIMEOUT = "300s"
+IDLE_SESSION_TIMEOUT = "30m"
 # The ports the NetworkPolicies open for a driver and its executors (core/network.py).
 DRIVER_RPC, DRIVER_BLOCK_MANAGER = (p.number for p in flows.SPARK_DRIVER_PORTS)
 [EXECUTOR_BLOCK_MANAGER] = (p.number for p in flows.SPARK_BLOCK_MANAGER)
@@ -98,6 +100,12 @@ def server_conf(
         "spark.dynamicAllocation.initialExecutors": "0",
         "spark.dynamicAllocation.maxExecutors": str(cfg.max_executors),
         "spark.dynamicAllocation.executorIdleTimeout": "60s",
+        # Executors that hold a cached table or shuffle files are otherwise kept forever
+        # (both timeouts default to infinity): an idle session would hold CPU the pipeline
+        # and a rolling MinIO need, as the bed found. Idle sessions themselves end too.
+        "spark.dynamicAllocation.cachedExecutorIdleTimeout": IDLE_EXECUTOR_TIMEOUT,
+        "spark.dynamicAllocation.shuffleTracking.timeout": IDLE_EXECUTOR_TIMEOUT,
+        "spark.connect.session.manager.defaultSessionTimeout": IDLE_SESSION_TIMEOUT,
     }
 
 

@@ -692,6 +692,7 @@ try:
     found["wrong_token"] = "accepted"
 except ConnectError as err:
     found["wrong_token"] = err.message
+spark.stop()  # the session's executors go back to the pipeline
 print(json.dumps(found))
 """
 

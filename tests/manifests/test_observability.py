@@ -227,6 +227,10 @@ def test_the_connect_server_reads_the_lake_and_asks_for_a_token(
     confs = dict(a.split("=", 1) for a in args[args.index("--conf") + 1 :: 2] if "=" in a)
     assert confs["spark.sql.warehouse.dir"] == "s3a://lakehouse/scratch/warehouse"
     assert confs["spark.dynamicAllocation.enabled"] == "true"
+    # No executor is held forever by an idle session's cache or shuffle files.
+    for key in ("cachedExecutorIdleTimeout", "shuffleTracking.timeout"):
+        assert confs[f"spark.dynamicAllocation.{key}"].endswith("s"), key
+    assert confs["spark.connect.session.manager.defaultSessionTimeout"]
     # Its executors shuffle with each other on the port their NetworkPolicy opens (client
     # mode sets none for them: a random port, refused, as the bed's notebooks found).
     [block_manager] = flows.SPARK_BLOCK_MANAGER
