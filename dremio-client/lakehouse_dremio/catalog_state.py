@@ -39,8 +39,11 @@ def _walk_space(client: DremioClient, entity: dict[str, Any], out: dict[str, lis
             )
 
 
-def export_state(client: DremioClient, source: str) -> dict[str, Any]:
-    """The spaces, folders, views and reflections of a logged-in client's Dremio."""
+def export_state(client: DremioClient, tables_at: list[str]) -> dict[str, Any]:
+    """The spaces, folders, views and reflections of a logged-in client's Dremio, and the
+    tables promoted below ``tables_at`` (the lake's Delta folder in its source: Dremio's
+    user may not read the bucket's other prefixes, so a walk from the source's root is
+    refused at the first of them)."""
     root = client.get_json("/api/v3/catalog")
     state: dict[str, Any] = {"format": STATE_FORMAT, "spaces": [], "folders": [], "views": []}
     for item in root.get("data", []):
@@ -57,7 +60,7 @@ def export_state(client: DremioClient, source: str) -> dict[str, Any]:
             elif child.get("type") == "CONTAINER":
                 tables([*path, name])
 
-    tables([source])
+    tables(list(tables_at))
     state["promoted"] = sorted(promoted)
     try:
         reflections = client.get_json("/api/v3/reflection")

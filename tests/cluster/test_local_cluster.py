@@ -777,9 +777,9 @@ def test_11_rotated_secrets_reach_minio_dremio_and_every_pod(the_bed: Bed) -> No
     # MinIO: each user's new key works and its old one is refused.
     for user, key, label, where in (
         (names.MINIO_ROOT_USER, "minioRootPassword", "root", "lake/lakehouse"),
-        (names.SPARK_S3_USER, "sparkS3SecretKey", "spark", "lake/lakehouse"),
-        (names.DREMIO_S3_USER, "dremioS3SecretKey", "dremio", "lake/lakehouse"),
-        # The Connect server's user lists only below the prefixes it may read.
+        # The others list only below the prefixes they may read (deltalake/ for each).
+        (names.SPARK_S3_USER, "sparkS3SecretKey", "spark", "lake/lakehouse/deltalake/"),
+        (names.DREMIO_S3_USER, "dremioS3SecretKey", "dremio", "lake/lakehouse/deltalake/"),
         (names.CONNECT_S3_USER, "connectS3SecretKey", "connect", "lake/lakehouse/deltalake/"),
     ):
         for which, secret, expected in (("new", new[key], 0), ("old", old[key], 1)):

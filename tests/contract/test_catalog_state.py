@@ -31,7 +31,7 @@ def test_spaces_folders_and_views_survive_an_export_and_an_import(
         "sqlContext": [space],
     }
     client.post_json("/api/v3/catalog", view)
-    state = export_state(client, lake.source().name)
+    state = export_state(client, [lake.source().name])
     assert space in state["spaces"]
     assert [space, "finance"] in state["folders"]
     assert {

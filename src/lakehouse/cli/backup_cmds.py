@@ -83,7 +83,7 @@ def backup(
     from lakehouse.backup import run
     from lakehouse.backup.store import open_store
     from lakehouse.s3 import ObjectStore
-    from lakehouse_core.catalog import DREMIO_SOURCE_NAME
+    from lakehouse_core.catalog import CATALOG, Layer
 
     store = open_store(to)
     store.check_writable()  # an unwritable target stops here, before any work
@@ -96,7 +96,8 @@ def backup(
 
         settings = load_stack_config(lake.stack).model_dump(mode="json")
         with _dremio(lake.stack) as client:
-            dremio_export = json.dumps(export_state(client, DREMIO_SOURCE_NAME)).encode()
+            lake_tables = CATALOG.with_bucket(target.bucket).dremio_path(Layer.BRONZE, "")[:-2]
+            dremio_export = json.dumps(export_state(client, lake_tables)).encode()
     with _writer_lock(lake), _progress() as report:
         manifest, stats = run.take(
             ObjectStore(target.endpoint, target.bucket),
