@@ -98,6 +98,24 @@ def check_isolated(name: str = L.NETNS) -> list[str]:
     return found
 
 
+def pids(name: str = L.NETNS) -> list[int]:
+    """Every process on the machine whose network namespace is the bed's (by its inode):
+    the daemons, and whatever was started inside (`lakehouse-bed exec`, the cluster
+    test's commands), which outlive the namespace's name if nobody stops them."""
+    if not exists(name):
+        return []
+    inode = os.stat(path(name)).st_ino
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if os.stat(entry / "ns" / "net").st_ino == inode:
+                    found.append(int(entry.name))
+            except OSError:  # gone meanwhile, or a kernel thread
+                continue
+    return found
+
+
 def delete(name: str = L.NETNS) -> None:
     if exists(name):
         _ip("netns", "delete", name)

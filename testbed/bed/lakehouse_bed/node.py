@@ -305,7 +305,8 @@ class Node:
         return [f"container {task[:12]}" for task in ids]
 
     def _kill_leftovers(self) -> list[str]:
-        """Shims that name our containerd's socket, then any process left in our cgroups."""
+        """Shims that name our containerd's socket, any process left in our cgroups, then
+        any other process in the node's network namespace."""
         killed = []
         socket = str(self.lay.containerd_socket)
         for entry in Path("/proc").iterdir():
@@ -318,6 +319,10 @@ class Node:
         for pid in cgroup_pids():
             _kill(pid)
             killed.append(f"pod process ({pid})")
+        for pid in netns.pids():  # started inside by hand or by a test, left running
+            command = " ".join(cmdline(pid))[:80]
+            _kill(pid)
+            killed.append(f"process in the namespace ({pid}: {command})")
         return killed
 
 
