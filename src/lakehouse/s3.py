@@ -34,6 +34,18 @@ class S3Endpoint:
     def __repr__(self) -> str:  # never print the secret
         return f"S3Endpoint(url={self.url!r}, access_key={self.access_key!r}, secret_key='***')"
 
+    def delta_rs_options(self) -> dict[str, str]:
+        """delta-rs's ``storage_options`` for this endpoint (MinIO: path-style, plain HTTP
+        allowed, no DynamoDB lock: reads, and writes only where one writer is sure)."""
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_REGION": self.region,
+            "AWS_ALLOW_HTTP": "true",
+            "AWS_S3_ALLOW_UNSAFE_RENAME": "true",
+        }
+
 
 class ObjectStoreError(LakehouseError):
     """The S3 endpoint did not answer, or refused what was asked."""

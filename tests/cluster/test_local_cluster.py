@@ -376,14 +376,13 @@ def oracle_gold(the: Bed) -> dict[str, list[dict[str, Any]]]:
 LEDGER = """
 import json, os, sys
 from lakehouse.s3 import ObjectStore, S3Endpoint
-from lakehouse.backup.lake import storage_options
 from lakehouse_core.catalog import CATALOG, Layer
 from deltalake import DeltaTable
 url = sys.argv[1]
 store = ObjectStore(S3Endpoint(url, os.environ["ORACLE_ACCESS_KEY"],
                                os.environ["ORACLE_SECRET_KEY"]), "lakehouse")
 uri = CATALOG.system_table_uri(CATALOG.audit_table(Layer(sys.argv[2]))).replace("s3a://", "s3://")
-rows = DeltaTable(uri, storage_options=storage_options(store)).to_pyarrow_table(
+rows = DeltaTable(uri, storage_options=store.endpoint.delta_rs_options()).to_pyarrow_table(
     columns=["table_name", "batch_id"]).to_pylist()
 print(json.dumps(rows))
 """

@@ -38,23 +38,12 @@ def duck_type(spark_type: str) -> str:
     return DUCKDB_TYPES.get(spark_type, spark_type.upper())
 
 
-def delta_storage_options(endpoint: S3Endpoint) -> dict[str, str]:
-    return {
-        "AWS_ENDPOINT_URL": endpoint.url,
-        "AWS_ACCESS_KEY_ID": endpoint.access_key,
-        "AWS_SECRET_ACCESS_KEY": endpoint.secret_key,
-        "AWS_REGION": endpoint.region,
-        "AWS_ALLOW_HTTP": "true",
-        "AWS_S3_ALLOW_UNSAFE_RENAME": "true",
-    }
-
-
 def open_delta(endpoint: S3Endpoint, uri: str, version: int | None = None) -> DeltaTable:
     """A table read with delta-rs, an implementation independent of Spark's."""
     return DeltaTable(
         uri.replace("s3a://", "s3://"),
         version=version,
-        storage_options=delta_storage_options(endpoint),
+        storage_options=endpoint.delta_rs_options(),
     )
 
 

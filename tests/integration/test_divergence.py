@@ -22,7 +22,6 @@ from lakehouse_jobs.main import run_layers
 
 from .conftest import new_lake
 from .divergence import divergence
-from .oracle import delta_storage_options
 
 pytestmark = pytest.mark.integration
 
@@ -50,9 +49,7 @@ def copy_of(
 
 
 def table(endpoint: S3Endpoint, uri: str) -> DeltaTable:
-    return DeltaTable(
-        uri.replace("s3a://", "s3://"), storage_options=delta_storage_options(endpoint)
-    )
+    return DeltaTable(uri.replace("s3a://", "s3://"), storage_options=endpoint.delta_rs_options())
 
 
 def append_first_row(endpoint: S3Endpoint, uri: str) -> None:
@@ -62,7 +59,7 @@ def append_first_row(endpoint: S3Endpoint, uri: str) -> None:
         uri.replace("s3a://", "s3://"),
         first,
         mode="append",
-        storage_options=delta_storage_options(endpoint),
+        storage_options=endpoint.delta_rs_options(),
     )
 
 

@@ -63,24 +63,12 @@ def latest_version(prefix: str, keys: list[str]) -> int:
     return max(versions) if versions else -1
 
 
-def storage_options(store: ObjectStore) -> dict[str, str]:
-    endpoint = store.endpoint
-    return {
-        "AWS_ENDPOINT_URL": endpoint.url,
-        "AWS_ACCESS_KEY_ID": endpoint.access_key,
-        "AWS_SECRET_ACCESS_KEY": endpoint.secret_key,
-        "AWS_REGION": endpoint.region,
-        "AWS_ALLOW_HTTP": "true",
-        "AWS_S3_ALLOW_UNSAFE_RENAME": "true",
-    }
-
-
 def data_keys(store: ObjectStore, prefix: str, version: int) -> list[str]:
     """The data files ``version`` of the table references (delta-rs replays the log)."""
     from deltalake import DeltaTable
 
     uri = f"s3://{store.bucket}/{prefix}"
-    table = DeltaTable(uri, version=version, storage_options=storage_options(store))
+    table = DeltaTable(uri, version=version, storage_options=store.endpoint.delta_rs_options())
     base = f"s3://{store.bucket}/"
     return sorted(u.removeprefix(base) for u in table.file_uris())
 

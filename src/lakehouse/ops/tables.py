@@ -11,7 +11,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from lakehouse.backup.lake import storage_options
 from lakehouse.s3 import ObjectStore
 from lakehouse_core.catalog import CATALOG, Layer
 from lakehouse_core.errors import LakehouseError
@@ -48,7 +47,7 @@ def history(store: ObjectStore, name: str, limit: int | None = None) -> list[Ver
 
     uri = table_uri(store, name)
     try:
-        table = DeltaTable(uri, storage_options=storage_options(store))
+        table = DeltaTable(uri, storage_options=store.endpoint.delta_rs_options())
     except TableNotFoundError:
         raise TableError(
             f"there is no table {name} in the lake ({uri})",
