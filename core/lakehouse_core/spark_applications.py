@@ -272,16 +272,7 @@ def restore_application(
     arguments = [RESTORE_STEP, "--table", table, *when, "--bucket", settings.bucket]
     spec = _spec(name, arguments, settings)
     spec["restartPolicy"] = {"type": "Never"}
-    return {
-        "apiVersion": "sparkoperator.k8s.io/v1beta2",
-        "kind": "SparkApplication",
-        "metadata": {
-            "name": name,
-            "namespace": settings.namespace,
-            "labels": labels(name, settings),
-        },
-        "spec": spec,
-    }
+    return _application(name, spec, settings)
 
 
 def _spec(name: str, arguments: list[str], settings: JobSettings) -> dict[str, Any]:
@@ -335,6 +326,11 @@ def spark_application(
     layer: str, settings: JobSettings, name: str | None = None, datasets: list[str] | None = None
 ) -> dict[str, Any]:
     name = name or app_name(layer)
+    return _application(name, application_spec(layer, settings, datasets), settings)
+
+
+def _application(name: str, spec: dict[str, Any], settings: JobSettings) -> dict[str, Any]:
+    """A SparkApplication named ``name`` in the jobs' namespace, with the stack's labels."""
     return {
         "apiVersion": "sparkoperator.k8s.io/v1beta2",
         "kind": "SparkApplication",
@@ -343,7 +339,7 @@ def spark_application(
             "namespace": settings.namespace,
             "labels": labels(name, settings),
         },
-        "spec": application_spec(layer, settings, datasets),
+        "spec": spec,
     }
 
 
