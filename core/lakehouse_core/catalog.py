@@ -34,6 +34,8 @@ DREMIO_DIST_PREFIX = "dremio"
 SPARK_EVENTS_PREFIX = "spark-events"
 # Where interactive sessions (Spark Connect) may write: never the lake's tables.
 SCRATCH_PREFIX = "scratch"
+# The scheduled backup's store (lakehouse_core.backup_layout), beside the lake it copies.
+BACKUPS_PREFIX = "backups"
 # The Dremio source that exposes the bucket; tables appear as lake.<bucket>.deltalake.<layer>.<t>
 DREMIO_SOURCE_NAME = "lake"
 
@@ -76,6 +78,8 @@ LAYER_CHOICES: tuple[str, ...] = (*(layer.value for layer in Layer), ALL_LAYERS)
 MAINTENANCE_STEP = "maintenance"
 # The job step that puts one table back to an earlier version (Delta RESTORE).
 RESTORE_STEP = "restore"
+# The job step that copies the lake into BACKUPS_PREFIX (the scheduled backup).
+BACKUP_STEP = "backup"
 
 
 def layers_for(choice: str) -> tuple[Layer, ...]:

@@ -24,6 +24,7 @@ from lakehouse_core.paths import REPO_ROOT
 # The core modules the jobs import: standard library only, so they run on any python3.
 IMAGE_CORE_MODULES: tuple[str, ...] = (
     "core/lakehouse_core/__init__.py",
+    "core/lakehouse_core/backup_layout.py",
     "core/lakehouse_core/catalog.py",
     "core/lakehouse_core/errors.py",
     "core/lakehouse_core/gold.py",

@@ -82,6 +82,8 @@ LEASE_HOLDER_ENV = "LAKEHOUSE_LEASE_HOLDER"
 # A job prints each batch result once as a JSON line after this prefix; the CLI reads them
 # from the driver's log to show the same summary for a cluster run as for a local one.
 JOB_RESULT_PREFIX = "LAKEHOUSE-RESULT "
+# The scheduled backup's summary, one JSON line in its driver's log.
+BACKUP_RESULT_PREFIX = "LAKEHOUSE-BACKUP "
 # Where a driver pushes the pipeline's figures (a Prometheus Pushgateway), and whether it
 # logs JSON lines.
 PUSHGATEWAY_ENV = "LAKEHOUSE_PUSHGATEWAY"

@@ -16,6 +16,7 @@ from typing import Any
 from lakehouse_core import names, versions
 from lakehouse_core.catalog import (
     ALL_LAYERS,
+    BACKUP_STEP,
     CATALOG,
     DEFAULT_RETAIN_HOURS,
     LAYER_CHOICES,
@@ -80,6 +81,8 @@ class JobSettings:
     schedule_suspended: bool = True
     maintenance_schedule: str = "30 3 * * *"
     retain_hours: float = DEFAULT_RETAIN_HOURS
+    backup_schedule: str = "0 2 * * *"
+    backup_keep: int = 7
     # The run that holds the pipeline's Lease on this application's behalf (the CLI's).
     lease_holder: str | None = None
     ttl_seconds: int | None = 86_400
@@ -115,6 +118,8 @@ def job_settings(stack: StackConfig, image: str, managed_by: str = "pulumi") -> 
         schedule_suspended=stack.pipeline.schedule_suspended,
         maintenance_schedule=stack.pipeline.maintenance_schedule,
         retain_hours=stack.pipeline.retain_hours,
+        backup_schedule=stack.pipeline.backup_schedule,
+        backup_keep=stack.pipeline.backup_keep,
         managed_by=managed_by,
     )
 
@@ -246,12 +251,14 @@ def application_spec(
     layer: str, settings: JobSettings, datasets: list[str] | None = None
 ) -> dict[str, Any]:
     """The ``spec`` of the SparkApplication that runs one layer (or all of them, in order)."""
-    if layer not in (*LAYER_CHOICES, MAINTENANCE_STEP):
+    if layer not in (*LAYER_CHOICES, MAINTENANCE_STEP, BACKUP_STEP):
         raise ValueError(f"unknown layer {layer!r}; use one of {', '.join(LAYER_CHOICES)}")
     name = app_name(layer)
     arguments = [layer, "--bucket", settings.bucket]
     if layer == MAINTENANCE_STEP:
         arguments += ["--retain-hours", f"{settings.retain_hours:g}"]
+    if layer == BACKUP_STEP:
+        arguments += ["--keep", str(settings.backup_keep)]
     if datasets:
         arguments += ["--datasets", *datasets]
     return _spec(name, arguments, settings)
@@ -344,10 +351,14 @@ def _application(name: str, spec: dict[str, Any], settings: JobSettings) -> dict
 
 
 def scheduled_application(settings: JobSettings, step: str = ALL_LAYERS) -> dict[str, Any]:
-    """Runs all three layers in one driver (or the maintenance), periodically; never two
-    runs at once."""
-    maintenance = step == MAINTENANCE_STEP
-    name = "lakehouse-maintenance-scheduled" if maintenance else "lakehouse-pipeline-scheduled"
+    """Runs all three layers in one driver (or the maintenance, or the backup),
+    periodically; never two runs at once."""
+    schedules = {
+        ALL_LAYERS: settings.schedule,
+        MAINTENANCE_STEP: settings.maintenance_schedule,
+        BACKUP_STEP: settings.backup_schedule,
+    }
+    name = f"{app_name(step)}-scheduled"
     return {
         "apiVersion": "sparkoperator.k8s.io/v1beta2",
         "kind": "ScheduledSparkApplication",
@@ -357,7 +368,7 @@ def scheduled_application(settings: JobSettings, step: str = ALL_LAYERS) -> dict
             "labels": labels(name, settings),
         },
         "spec": {
-            "schedule": settings.maintenance_schedule if maintenance else settings.schedule,
+            "schedule": schedules[step],
             "timeZone": "UTC",
             "concurrencyPolicy": "Forbid",
             "suspend": settings.schedule_suspended,
@@ -383,5 +394,9 @@ def kubectl_manifests(settings: JobSettings | None = None) -> dict[str, dict[str
     files["scheduled/lakehouse-pipeline-scheduled.yaml"] = scheduled_application(settings)
     files["scheduled/lakehouse-maintenance-scheduled.yaml"] = scheduled_application(
         settings, MAINTENANCE_STEP
+    )
+    files["backup/lakehouse-backup.yaml"] = spark_application(BACKUP_STEP, settings)
+    files["scheduled/lakehouse-backup-scheduled.yaml"] = scheduled_application(
+        settings, BACKUP_STEP
     )
     return files

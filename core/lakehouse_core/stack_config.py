@@ -502,8 +502,14 @@ class PipelineConfig(Section):
     retain_hours: float = Field(default=DEFAULT_RETAIN_HOURS, ge=0)
     """The time-travel window VACUUM keeps, in hours (never less than what gold still
     reads)."""
+    backup_schedule: str = "0 2 * * *"
+    """Cron schedule of the backup into the bucket's backups/ (daily; suspended with the
+    pipeline's schedule)."""
+    backup_keep: int = Field(default=7, ge=1)
+    """How many scheduled backups to keep (older ones, and the files only they hold, are
+    deleted)."""
 
-    @field_validator("schedule", "maintenance_schedule")
+    @field_validator("schedule", "maintenance_schedule", "backup_schedule")
     @classmethod
     def _cron(cls, v: str, info: ValidationInfo) -> str:
         if not (v.startswith("@") or len(v.split()) == 5):

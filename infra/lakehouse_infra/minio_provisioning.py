@@ -1,7 +1,8 @@
 """Provisioning the lake on MinIO: the bucket, its lifecycle, and one least-privilege user
 per consumer, applied by a Job that is safe to run again.
 
-Spark reads and writes landing/ and deltalake/ and writes its event logs to spark-events/;
+Spark reads and writes landing/ and deltalake/, writes its event logs to spark-events/ and
+the scheduled backups to backups/;
 Dremio reads the lake and writes only its distributed-storage prefix dremio/; the Spark
 History Server reads spark-events/ and deletes the logs its cleaner expires there; the
 metrics user may only read MinIO's Prometheus metrics. Secret keys
@@ -15,6 +16,7 @@ import json
 from typing import Any
 
 from lakehouse_core.catalog import (
+    BACKUPS_PREFIX,
     DELTA_PREFIX,
     DREMIO_DIST_PREFIX,
     LANDING_PREFIX,
@@ -77,7 +79,7 @@ READ_WRITE = [
 
 
 def spark_policy(bucket: str) -> dict[str, Any]:
-    lake = [LANDING_PREFIX, DELTA_PREFIX, SPARK_EVENTS_PREFIX]
+    lake = [LANDING_PREFIX, DELTA_PREFIX, SPARK_EVENTS_PREFIX, BACKUPS_PREFIX]
     return {
         "Version": "2012-10-17",
         "Statement": [

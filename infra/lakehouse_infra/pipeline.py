@@ -3,7 +3,8 @@
 The ScheduledSparkApplication runs bronze -> silver -> gold in one driver on a schedule
 (suspended on the dev stack, where runs are started with ``lakehouse pipeline run``); a
 second one runs the maintenance (compaction, checkpoints, VACUUM), daily by default and
-suspended alike.
+suspended alike; a third copies the lake into its bucket's backups/ (daily, keeping the
+newest ``pipeline.backupKeep``).
 With ``pipeline.runOnDeploy`` the stack also declares one run of the whole pipeline.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from lakehouse_core.catalog import ALL_LAYERS, MAINTENANCE_STEP
+from lakehouse_core.catalog import ALL_LAYERS, BACKUP_STEP, MAINTENANCE_STEP
 from lakehouse_core.spark_applications import (
     JobSettings,
     scheduled_application,
@@ -53,6 +54,8 @@ class Pipeline(pulumi.ComponentResource):
         self.scheduled = _custom_resource("pipeline-scheduled", scheduled, after)
         maintenance = scheduled_application(settings, MAINTENANCE_STEP)
         self.maintenance = _custom_resource("maintenance-scheduled", maintenance, after)
+        backup = scheduled_application(settings, BACKUP_STEP)
+        self.backup = _custom_resource("backup-scheduled", backup, after)
         self.run_on_deploy = None
         if cfg.run_on_deploy:
             # Kept after it finishes (no TTL), so Pulumi does not see it vanish.
@@ -62,6 +65,7 @@ class Pipeline(pulumi.ComponentResource):
             {
                 "scheduledApplication": scheduled["metadata"]["name"],
                 "maintenanceApplication": maintenance["metadata"]["name"],
+                "backupApplication": backup["metadata"]["name"],
                 "image": settings.image,
             }
         )

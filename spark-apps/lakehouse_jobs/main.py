@@ -24,6 +24,8 @@ from dataclasses import asdict
 from pyspark.sql import SparkSession
 
 from lakehouse_core.catalog import (
+    BACKUP_STEP,
+    BACKUPS_PREFIX,
     CATALOG,
     DEFAULT_RETAIN_HOURS,
     LAYER_CHOICES,
@@ -35,7 +37,7 @@ from lakehouse_core.catalog import (
     layers_for,
 )
 from lakehouse_core.errors import LakehouseError
-from lakehouse_core.names import JOB_RESULT_PREFIX, LOG_FORMAT_ENV
+from lakehouse_core.names import BACKUP_RESULT_PREFIX, JOB_RESULT_PREFIX, LOG_FORMAT_ENV
 from lakehouse_jobs.audit import BatchResult
 
 
@@ -228,11 +230,56 @@ def main_restore(argv: Sequence[str]) -> int:
     return 0
 
 
+def parse_backup_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="lakehouse_jobs backup",
+        description=f"Copy the lake into {BACKUPS_PREFIX}/ of its bucket (the scheduled backup).",
+    )
+    parser.add_argument(
+        "--keep", type=int, default=7, help="keep the newest N backups (default: %(default)s)"
+    )
+    parser.add_argument("--bucket", default=CATALOG.bucket)
+    args = parser.parse_args(list(argv))
+    if args.keep < 1:
+        parser.error(f"--keep must be at least 1, not {args.keep}")
+    return args
+
+
+def main_backup(argv: Sequence[str]) -> int:
+    args = parse_backup_args(argv)
+    catalog = CATALOG.with_bucket(args.bucket)
+    from lakehouse_jobs import backup
+    from lakehouse_jobs.session import build_session
+
+    try:
+        with one_writer():
+            spark = build_session("lakehouse-backup")
+            try:
+                done = backup.run(spark, catalog, keep=args.keep)
+            finally:
+                spark.stop()
+    except LakehouseError as err:
+        print(f"error: {err.message}", file=sys.stderr)
+        if err.hint:
+            print(f"hint: {err.hint}", file=sys.stderr)
+        return 1
+    print(
+        f"backup {done.backup_id} in s3://{args.bucket}/{BACKUPS_PREFIX}: {done.tables} tables, "
+        f"{done.files} files, {done.bytes / 2**20:.1f} MiB; copied {done.copied} files "
+        f"({done.copied_bytes / 2**20:.1f} MiB) in {done.seconds:.0f} s; "
+        f"dropped {len(done.dropped)} older backup(s) (keeping {args.keep})"
+    )
+    print(BACKUP_RESULT_PREFIX + json.dumps(asdict(done), sort_keys=True))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
     given = list(sys.argv[1:] if argv is None else argv)
     if given[:1] == [RESTORE_STEP]:
         return main_restore(given[1:])
+    if given[:1] == [BACKUP_STEP]:
+        return main_backup(given[1:])
     args = parse_args(given)
     catalog = CATALOG.with_bucket(args.bucket)
     try:

@@ -735,6 +735,63 @@ def test_08c_spark_connect_through_the_ingress(the_bed: Bed) -> None:
     )
 
 
+def _backup_in_cluster(the: Bed) -> dict[str, Any]:
+    """One run of the scheduled backup's application (its kubectl manifest); its summary."""
+    from lakehouse_core.names import BACKUP_RESULT_PREFIX
+    from lakehouse_core.paths import REPO_ROOT
+
+    manifest = REPO_ROOT / "spark-apps" / "manifests" / "backup" / "lakehouse-backup.yaml"
+    with LeaseWatch(the, JOBS) as lease:
+        the.kubectl("apply", "-f", str(manifest))
+        state = wait_for_application(the, "lakehouse-backup", 1200)
+        driver = the.kubectl(
+            "-n", JOBS, "get", "sparkapplication", "lakehouse-backup",
+            "-o", "jsonpath={.status.driverInfo.podName}",
+        )  # fmt: skip
+        log = the.kubectl("-n", JOBS, "logs", driver, check=False)
+        time.sleep(3)
+    the.kubectl("-n", JOBS, "delete", "sparkapplication", "lakehouse-backup")
+    assert state == "COMPLETED", log[-3000:]
+    # It ran as a writer: it held the pipeline's Lease, so no run committed meanwhile.
+    assert f"driver/{driver}" in lease.holders(), lease.seen
+    [line] = [ln for ln in log.splitlines() if ln.startswith(BACKUP_RESULT_PREFIX)]
+    return dict(json.loads(line.removeprefix(BACKUP_RESULT_PREFIX)))
+
+
+def test_08d_the_scheduled_backup_runs_in_the_cluster(the_bed: Bed) -> None:
+    """The backup the stack schedules (a Spark job holding the pipeline's Lease) copies
+    every table into the bucket's backups/, in the format `lakehouse restore` reads; every
+    checksum holds; a second run copies nothing it already has."""
+    name = "lakehouse-backup-scheduled"
+    got = the_bed.kubectl("-n", JOBS, "get", "scheduledsparkapplication", name, "-o", "json")
+    scheduled = json.loads(got)
+    assert scheduled["spec"]["suspend"] is True  # dev: runs on demand, as the pipeline's
+    assert scheduled["spec"]["template"]["arguments"][-2:] == ["--keep", "7"]
+    started = time.monotonic()
+    first = _backup_in_cluster(the_bed)
+    first_seconds = time.monotonic() - started
+    assert first["tables"] >= 20 and first["copied"] == first["files"] > 0, first
+    store = "s3://lakehouse/backups"
+    listed = the_bed.lakehouse("restore", "--stack", "dev", "--from", store, "--list")
+    assert first["backup_id"] in listed, listed
+    checked = the_bed.lakehouse(
+        "restore", "--stack", "dev", "--from", store, "--check", timeout=1800
+    )
+    assert f"backup {first['backup_id']}" in checked and "every checksum matches" in checked
+    second = _backup_in_cluster(the_bed)
+    assert second["copied"] == 0 and second["files"] == first["files"], second
+    assert second["dropped"] == [], second
+    the_bed.facts["scheduled_backup"] = {
+        "first": first,
+        "second": second,
+        "first_seconds_with_submission": round(first_seconds),
+    }
+    the_bed.timeline.mark(
+        f"scheduled backup in the cluster: {first['files']} files, "
+        f"{first['bytes'] / 2**20:.1f} MiB in {first['seconds']:.0f}s; again: 0 copied"
+    )
+
+
 def test_09_a_second_up_changes_nothing(the_bed: Bed) -> None:
     the_bed.lakehouse("up", "--stack", "dev", timeout=1200)
     history = json.loads(the_bed.pulumi("stack", "history", "--json", "--show-secrets=false"))

@@ -167,6 +167,11 @@ def test_least_privilege_policies(bucket: str) -> None:
         spark, "s3:PutObject", f"arn:aws:s3:::{bucket}/landing/orders/batch=000001/a.csv"
     )
     assert not _allows(spark, "s3:GetObject", dist_object)
+    # The scheduled backup (a Spark job) writes and prunes backups/; Dremio never sees them.
+    backup_object = f"arn:aws:s3:::{bucket}/backups/objects/ab/ab12"
+    assert _allows(spark, "s3:PutObject", backup_object)
+    assert _allows(spark, "s3:DeleteObject", backup_object)
+    assert not _allows(dremio, "s3:GetObject", backup_object)
     assert _allows(dremio, "s3:GetObject", lake_object)
     assert not _allows(dremio, "s3:PutObject", lake_object)
     assert not _allows(dremio, "s3:DeleteObject", lake_object)

@@ -50,6 +50,7 @@ def test_stack_schedules_the_pipeline_wired_to_the_platform(rendering: Rendering
     assert {s["metadata"]["name"] for s in rendering.of_kind("ScheduledSparkApplication")} == {
         "lakehouse-pipeline-scheduled",
         "lakehouse-maintenance-scheduled",
+        "lakehouse-backup-scheduled",
     }
     scheduled = scheduled_run
     assert scheduled["metadata"]["namespace"] == JOBS_NS
@@ -81,6 +82,24 @@ def test_stack_schedules_the_maintenance_daily_keeping_a_week(rendering: Renderi
     assert maintenance["spec"]["template"]["arguments"] == [
         "maintenance", "--bucket", "lakehouse", "--retain-hours", "168",
     ]  # fmt: skip
+
+
+def test_stack_schedules_the_backup_daily_keeping_its_count(rendering: Rendering) -> None:
+    backup = scheduled_app(rendering, "lakehouse-backup-scheduled")
+    assert backup["spec"]["schedule"] == "0 2 * * *"
+    assert backup["spec"]["concurrencyPolicy"] == "Forbid"
+    assert backup["spec"]["suspend"] is (rendering.stack == "dev")
+    assert backup["spec"]["template"]["arguments"] == [
+        "backup", "--bucket", "lakehouse", "--keep", "7",
+    ]  # fmt: skip
+    # Same identity as the pipeline: it takes the pipeline's Lease, so never runs beside it.
+    assert backup["spec"]["template"]["driver"]["serviceAccount"] == "lakehouse-spark"
+    other = render_stack(
+        "dev", overrides={"pipeline": {"backupSchedule": "15 1 * * 0", "backupKeep": 3}}
+    )
+    changed = scheduled_app(other, "lakehouse-backup-scheduled")
+    assert changed["spec"]["schedule"] == "15 1 * * 0"
+    assert changed["spec"]["template"]["arguments"][-2:] == ["--keep", "3"]
 
 
 def test_drivers_may_hold_only_the_pipeline_lease(rendering: Rendering) -> None:

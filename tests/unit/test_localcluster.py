@@ -158,3 +158,25 @@ def test_the_beds_dns_serves_on_the_port_the_stacks_policies_allow() -> None:
         (p.number, p.protocol) for p in DNS_PORTS
     }
     assert addons.COREFILE.startswith(".:53 {")
+
+
+def test_a_disk_the_kubelet_would_call_full_stops_the_bed_before_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The node would come up tainted (disk-pressure): every pod Pending. Refused first,
+    with what to free; a disk with room passes."""
+    import shutil
+    from collections import namedtuple
+
+    from lakehouse_bed import bed
+
+    usage = namedtuple("usage", "total used free")
+    total = 250 * 2**30
+    monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage(total, 0, 5 * 2**30))
+    with pytest.raises(bed.BedError, match=r"5\.0 GiB free.*below 2% free") as err:
+        bed.check_free_disk(tmp_path)
+    assert "image archives" in (err.value.hint or "") and "go clean -cache" in (
+        err.value.hint or ""
+    )
+    monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage(total, 0, 16 * 2**30))
+    bed.check_free_disk(tmp_path)  # 16 GiB: 5 for the kubelet's floor, 10 for the run

@@ -10,15 +10,16 @@ copied whole. The caller holds the lake's writer lock, so no commit lands meanwh
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from lakehouse.s3 import ObjectStore
+from lakehouse_core.backup_layout import (
+    change_data_keys,
+    latest_version,
+    log_keys,
+    table_prefixes,
+)
 from lakehouse_core.catalog import DELTA_PREFIX, LANDING_PREFIX
-
-LOG_DIR = "_delta_log"
-CHANGE_DATA_DIR = "_change_data"
-LOG_FILE = re.compile(r"^(\d{20})\.(?:json|crc|checkpoint(?:\.\d+\.\d+)?\.parquet)$")
 
 
 @dataclass(frozen=True)
@@ -27,40 +28,6 @@ class TablePlan:
     version: int
     log: list[str]  # object keys
     data: list[str]
-
-
-def table_prefixes(keys: list[str]) -> list[str]:
-    """Every Delta table under deltalake/: a prefix with a _delta_log/ below it."""
-    found = set()
-    for key in keys:
-        head, marker, _ = key.partition(f"/{LOG_DIR}/")
-        if marker:
-            found.add(head)
-    return sorted(found)
-
-
-def log_keys(prefix: str, keys: list[str], version: int) -> list[str]:
-    """The log of ``prefix`` up to ``version``; _last_checkpoint names a checkpoint at or
-    below the version (the caller holds the lock, so it cannot be newer)."""
-    chosen = []
-    for key in keys:
-        if not key.startswith(f"{prefix}/{LOG_DIR}/"):
-            continue
-        name = key.rsplit("/", 1)[-1]
-        match = LOG_FILE.match(name)
-        if (match and int(match.group(1)) <= version) or name == "_last_checkpoint":
-            chosen.append(key)
-    return sorted(chosen)
-
-
-def latest_version(prefix: str, keys: list[str]) -> int:
-    versions = [
-        int(m.group(1))
-        for key in keys
-        if key.startswith(f"{prefix}/{LOG_DIR}/")
-        and (m := re.match(r"^(\d{20})\.json$", key.rsplit("/", 1)[-1]))
-    ]
-    return max(versions) if versions else -1
 
 
 def data_keys(store: ObjectStore, prefix: str, version: int) -> list[str]:
@@ -82,7 +49,7 @@ def plan(store: ObjectStore) -> tuple[list[TablePlan], list[str]]:
         version = latest_version(prefix, lake_keys)
         if version < 0:
             continue  # a table whose first commit never landed: nothing to keep
-        change_data = [k for k in lake_keys if k.startswith(f"{prefix}/{CHANGE_DATA_DIR}/")]
+        change_data = change_data_keys(prefix, lake_keys)
         tables.append(
             TablePlan(
                 prefix,

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-# The manifest's own format; a restore reads this one and older ones.
-FORMAT = 1
+from lakehouse_core.backup_layout import FORMAT
 
 
 class StoredFile(BaseModel):

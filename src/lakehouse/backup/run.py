@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-import time
 from collections.abc import Callable
 from importlib.metadata import version as package_version
 from pathlib import Path
 
 from lakehouse.backup import lake as lake_plan
-from lakehouse.backup.manifest import FORMAT, Manifest, StoredFile, TableCopy
+from lakehouse.backup.manifest import Manifest, StoredFile, TableCopy
 from lakehouse.backup.store import CHUNK, BackupError, BackupStore
 from lakehouse.s3 import ObjectStore
+from lakehouse_core.backup_layout import FORMAT, table_prefixes, to_drop, unreferenced
+from lakehouse_core.backup_layout import backup_id as new_backup_id
 from lakehouse_core.catalog import DELTA_PREFIX, LANDING_PREFIX
 
 STAGING = f"{DELTA_PREFIX}/_restore"
@@ -101,7 +102,7 @@ def take(
             dremio = StoredFile(key="dremio-catalog.json", sha256=sha, size=len(dremio_export))
     manifest = Manifest(
         release=release(),
-        backup_id=time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
+        backup_id=new_backup_id(),
         source=source,
         bucket=lake.bucket,
         tables=copies,
@@ -117,14 +118,12 @@ def take(
 
 def prune(store: BackupStore, keep: int) -> list[str]:
     """Keep the newest ``keep`` backups; drop the others and every file only they held."""
-    ids = store.manifests()
-    dropped = ids[: max(0, len(ids) - keep)]
+    dropped = to_drop(store.manifests(), keep)
     for backup_id in dropped:
         store.delete_manifest(backup_id)
-    kept = {f.sha256 for b in store.manifests() for f in load(store, b).all_files()}
-    for sha in store.objects():
-        if sha not in kept:
-            store.delete_object(sha)
+    kept = {b: [f.sha256 for f in load(store, b).all_files()] for b in store.manifests()}
+    for sha in unreferenced(store.objects(), kept):
+        store.delete_object(sha)
     return dropped
 
 
@@ -179,7 +178,7 @@ def verify(store: BackupStore, manifest: Manifest, progress: Progress = _quiet) 
 def lake_contents(lake: ObjectStore) -> list[str]:
     """What would be overwritten: the lake's tables and landing files (not staging)."""
     keys = [k for k in lake.keys(f"{DELTA_PREFIX}/") if not k.startswith(f"{STAGING}/")]
-    return lake_plan.table_prefixes(keys) + lake.keys(f"{LANDING_PREFIX}/")[:1]
+    return table_prefixes(keys) + lake.keys(f"{LANDING_PREFIX}/")[:1]
 
 
 def restore(

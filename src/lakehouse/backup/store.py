@@ -1,9 +1,6 @@
-"""Where backups live: a directory, or an S3 bucket and prefix (any S3 endpoint).
-
-Files are kept by checksum (``objects/<sha[:2]>/<sha256>``), so a file already there from an
-earlier backup is not copied again, and each backup is one manifest
-(``manifests/<backup id>.json``), written last: a backup exists only once it is complete.
-"""
+"""Where backups live: a directory, or an S3 bucket and prefix (any S3 endpoint), in the
+layout of ``lakehouse_core.backup_layout`` (files by checksum, one manifest per backup,
+written last)."""
 
 from __future__ import annotations
 
@@ -16,6 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from lakehouse.s3 import S3Endpoint
+from lakehouse.targets import Lake
+from lakehouse_core.backup_layout import (
+    MANIFEST_SUFFIX,
+    MANIFESTS_DIR,
+    OBJECTS_DIR,
+    manifest_key,
+    object_key,
+)
 from lakehouse_core.errors import LakehouseError
 
 CHUNK = 1 << 20
@@ -38,10 +44,6 @@ class BackupStore(Protocol):
     def delete_manifest(self, backup_id: str) -> None: ...
     def objects(self) -> list[str]: ...
     def delete_object(self, sha256: str) -> None: ...
-
-
-def object_key(sha256: str) -> str:
-    return f"objects/{sha256[:2]}/{sha256}"
 
 
 def sha256_of(stream: IO[bytes]) -> str:
@@ -88,14 +90,14 @@ class DirectoryStore:
             ) from None
 
     def write_manifest(self, backup_id: str, text: str) -> None:
-        folder = self.root / "manifests"
+        folder = self.root / MANIFESTS_DIR
         folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f".{backup_id}.json.partial"
+        partial = folder / f".{backup_id}{MANIFEST_SUFFIX}.partial"
         partial.write_text(text)
-        os.replace(partial, folder / f"{backup_id}.json")
+        os.replace(partial, self.root / manifest_key(backup_id))
 
     def read_manifest(self, backup_id: str) -> str:
-        path = self.root / "manifests" / f"{backup_id}.json"
+        path = self.root / manifest_key(backup_id)
         if not path.is_file():
             raise BackupError(
                 f"no backup {backup_id} in {self.root}",
@@ -104,14 +106,14 @@ class DirectoryStore:
         return path.read_text()
 
     def manifests(self) -> list[str]:
-        folder = self.root / "manifests"
-        return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+        folder = self.root / MANIFESTS_DIR
+        return sorted(p.stem for p in folder.glob(f"*{MANIFEST_SUFFIX}")) if folder.is_dir() else []
 
     def delete_manifest(self, backup_id: str) -> None:
-        (self.root / "manifests" / f"{backup_id}.json").unlink(missing_ok=True)
+        (self.root / manifest_key(backup_id)).unlink(missing_ok=True)
 
     def objects(self) -> list[str]:
-        folder = self.root / "objects"
+        folder = self.root / OBJECTS_DIR
         return sorted(p.name for p in folder.glob("*/*") if not p.name.startswith("."))
 
     def delete_object(self, sha256: str) -> None:
@@ -122,15 +124,24 @@ class S3Store:
     """``s3://bucket/prefix`` on the endpoint of ``$AWS_ENDPOINT_URL`` (else AWS), with the
     standard AWS credential chain (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, ...)."""
 
-    def __init__(self, url: str, endpoint_url: str | None = None) -> None:
+    def __init__(self, url: str, endpoint: S3Endpoint | None = None) -> None:
         import boto3
 
         bucket, _, prefix = url.removeprefix("s3://").partition("/")
         self.bucket, self.prefix = bucket, prefix.strip("/")
         self.where = url
-        self.client: Any = boto3.client(
-            "s3", endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
-        )
+        if endpoint is None:
+            self.client: Any = boto3.client(
+                "s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None
+            )
+        else:
+            self.client = boto3.client(
+                "s3",
+                endpoint_url=endpoint.url,
+                aws_access_key_id=endpoint.access_key,
+                aws_secret_access_key=endpoint.secret_key,
+                region_name=endpoint.region,
+            )
 
     def _key(self, name: str) -> str:
         return f"{self.prefix}/{name}" if self.prefix else name
@@ -178,14 +189,14 @@ class S3Store:
         return spool
 
     def write_manifest(self, backup_id: str, text: str) -> None:
-        key = self._key(f"manifests/{backup_id}.json")
+        key = self._key(manifest_key(backup_id))
         self._call(
             "writing the manifest",
             lambda: self.client.put_object(Bucket=self.bucket, Key=key, Body=text.encode()),
         )
 
     def read_manifest(self, backup_id: str) -> str:
-        key = self._key(f"manifests/{backup_id}.json")
+        key = self._key(manifest_key(backup_id))
         answer = self._call(
             f"reading backup {backup_id}",
             lambda: self.client.get_object(Bucket=self.bucket, Key=key),
@@ -202,31 +213,36 @@ class S3Store:
 
     def manifests(self) -> list[str]:
         return sorted(
-            k.rsplit("/", 1)[-1].removesuffix(".json")
-            for k in self._list("manifests/")
-            if k.endswith(".json")
+            k.rsplit("/", 1)[-1].removesuffix(MANIFEST_SUFFIX)
+            for k in self._list(f"{MANIFESTS_DIR}/")
+            if k.endswith(MANIFEST_SUFFIX)
         )
 
     def delete_manifest(self, backup_id: str) -> None:
-        key = self._key(f"manifests/{backup_id}.json")
+        key = self._key(manifest_key(backup_id))
         self._call("a delete", lambda: self.client.delete_object(Bucket=self.bucket, Key=key))
 
     def objects(self) -> list[str]:
-        return sorted(k.rsplit("/", 1)[-1] for k in self._list("objects/"))
+        return sorted(k.rsplit("/", 1)[-1] for k in self._list(f"{OBJECTS_DIR}/"))
 
     def delete_object(self, sha256: str) -> None:
         key = self._key(object_key(sha256))
         self._call("a delete", lambda: self.client.delete_object(Bucket=self.bucket, Key=key))
 
 
-def open_store(where: str) -> BackupStore:
-    """A backup store from what the user typed: ``s3://bucket/prefix`` or a folder."""
+def open_store(where: str, lake: Lake | None = None) -> BackupStore:
+    """A backup store from what the user typed: ``s3://bucket/prefix`` or a folder.
+
+    An S3 URL in ``lake``'s own bucket (the scheduled backup's ``backups/``) is reached
+    with the lake's endpoint and keys; any other with ``$AWS_ENDPOINT_URL`` and ``AWS_*``."""
     if where.startswith("s3://"):
         if len(where) <= len("s3://") or where[len("s3://")] == "/":
             raise BackupError(
                 f"{where!r} names no bucket", hint="give s3://<bucket>/<prefix> or a folder"
             )
-        return S3Store(where)
+        bucket = where.removeprefix("s3://").split("/", 1)[0]
+        same_bucket = lake is not None and bucket == lake.bucket
+        return S3Store(where, lake.endpoint if lake is not None and same_bucket else None)
     if "://" in where:
         raise BackupError(
             f"{where!r} is neither a folder nor an s3:// URL",

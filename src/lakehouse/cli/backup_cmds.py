@@ -51,6 +51,14 @@ def _writer_lock(lake: LakeChoice) -> Iterator[None]:
         yield
 
 
+def _store(where: str, lake: LakeChoice) -> Any:
+    """The backup store ``where``; in the lake's own bucket, reached with the lake's keys."""
+    from lakehouse.backup.store import open_store
+
+    named = where.startswith("s3://") and (lake.stack or lake.local or lake.endpoint)
+    return open_store(where, lake.resolve() if named else None)
+
+
 def _dremio(stack: str) -> Any:
     """A logged-in client of the stack's Dremio, through the ingress."""
     from lakehouse.ops.cluster import Cluster
@@ -81,11 +89,10 @@ def backup(
     catalog, with a manifest of checksums. Files already in the target are not copied again.
     """
     from lakehouse.backup import run
-    from lakehouse.backup.store import open_store
     from lakehouse.s3 import ObjectStore
     from lakehouse_core.catalog import CATALOG, Layer
 
-    store = open_store(to)
+    store = _store(to, lake)
     store.check_writable()  # an unwritable target stops here, before any work
     target = lake.resolve()
     dremio_export = None
@@ -127,6 +134,10 @@ def restore(
         str | None, typer.Option("--backup", help="which backup (default: the newest)")
     ] = None,
     listing: Annotated[bool, typer.Option("--list", help="list the backups there")] = False,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="verify every file's checksum and stop (writes nothing)"),
+    ] = False,
     force: Annotated[
         bool, typer.Option("--force", help="replace what a lake that is not empty holds")
     ] = False,
@@ -137,10 +148,9 @@ def restore(
     on a stack, Dremio's tables and views are set up again.
     """
     from lakehouse.backup import run
-    from lakehouse.backup.store import open_store
     from lakehouse.s3 import ObjectStore
 
-    store = open_store(source)
+    store = _store(source, lake)
     if listing:
         from rich.table import Table
 
@@ -152,6 +162,14 @@ def restore(
         console().print(view)
         return
     manifest = run.load(store, backup_id)
+    if check:
+        with _progress() as report:
+            run.verify(store, manifest, report)
+        console().print(
+            f"backup {manifest.backup_id} in {store.where}: {len(manifest.all_files())} files, "
+            f"{manifest.size / 2**20:.1f} MiB, every checksum matches"
+        )
+        return
     target = lake.resolve()
     objects = ObjectStore(target.endpoint, target.bucket)
     with _writer_lock(lake), _progress() as report:

@@ -11,6 +11,7 @@ registered, and plugin downloads turned off.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -203,6 +204,34 @@ def kubectl(*args: str, lay: Layout | None = None, check: bool = True) -> str:
     return run_inside([node.kubectl_path(), *args], lay=lay, check=check).stdout
 
 
+# What a cluster-test run writes besides the images it imports (volumes, logs, layers).
+RUN_HEADROOM_GIB = 10
+
+
+def check_free_disk(where: Path) -> None:
+    """Refuse to start a node that would come up tainted with disk pressure (every pod
+    Pending, CoreDNS never ready) or get there during a run."""
+    from lakehouse_bed.configs import EVICTION_FREE_PERCENT
+
+    where.mkdir(parents=True, exist_ok=True)
+    usage = shutil.disk_usage(where)
+    floor = usage.total * EVICTION_FREE_PERCENT / 100
+    need = floor + RUN_HEADROOM_GIB * 2**30
+    if usage.free >= need:
+        return
+    archives = images.images_dir() / "archives"
+    held = sum(p.stat().st_size for p in archives.glob("*.tar")) if archives.is_dir() else 0
+    raise BedError(
+        f"the disk of {where} has {usage.free / 2**30:.1f} GiB free; the bed's kubelet "
+        f"stops scheduling pods below {EVICTION_FREE_PERCENT}% free "
+        f"({floor / 2**30:.1f} GiB) and a run writes about {RUN_HEADROOM_GIB} GiB",
+        hint=f"free {(need - usage.free) / 2**30:.1f} GiB or more: the image archives in "
+        f"{archives} hold {held / 2**30:.1f} GiB (archives of this project's images that the "
+        "stacks no longer name can go; they are rebuilt when needed), and Go's build cache "
+        "(`go clean -cache`)",
+    )
+
+
 def create(log: Log = print, lay: Layout | None = None) -> Layout:
     """From built programs and images to a Ready node with DNS and a default StorageClass."""
     lay = lay or Layout.default()
@@ -211,6 +240,7 @@ def create(log: Log = print, lay: Layout | None = None) -> Layout:
     if the_node.running():
         log("the local cluster is already running")
         return lay
+    check_free_disk(lay.root)
     built = images.build_all(log)
     the_node.create(INGRESS_HOSTS)
     images.import_all(lay.containerd_socket, built, log)

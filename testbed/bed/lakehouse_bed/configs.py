@@ -30,6 +30,9 @@ COMPONENTS = {
     "apiserver-kubelet-client": ("kube-apiserver-kubelet-client", "system:masters"),
 }
 
+# Below this share of free disk the kubelet taints the node (disk-pressure): no pod starts.
+EVICTION_FREE_PERCENT = 2
+
 
 def containerd_toml(lay: Layout) -> str:
     return f"""\
@@ -129,9 +132,9 @@ def kubelet_config(lay: Layout) -> str:
             "imageGCLowThresholdPercent": 99,
             "evictionHard": {
                 "memory.available": "200Mi",
-                "nodefs.available": "2%",
-                "imagefs.available": "2%",
-                "nodefs.inodesFree": "2%",
+                "nodefs.available": f"{EVICTION_FREE_PERCENT}%",
+                "imagefs.available": f"{EVICTION_FREE_PERCENT}%",
+                "nodefs.inodesFree": f"{EVICTION_FREE_PERCENT}%",
             },
             "serializeImagePulls": False,
             "maxPods": 110,
