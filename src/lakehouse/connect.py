@@ -77,11 +77,17 @@ def register_views(spark: SparkSession, bucket: str | None = None) -> list[str]:
     return made
 
 
+CONNECT_MODE_ENV = "SPARK_CONNECT_MODE_ENABLED"
+
+
 def remote(url: str, token: str) -> SparkSession:
     """A Spark Connect session at ``url`` (sc://host:port[/;use_ssl=true]) with ``token``."""
     from pyspark.sql.connect.client import DefaultChannelBuilder
     from pyspark.sql.connect.session import SparkSession as RemoteSession
 
+    # What pyspark's own builder.remote() marks: from here on, pyspark.sql.functions (F.col,
+    # ...) build Connect columns; without it they look for a local SparkContext and fail.
+    os.environ[CONNECT_MODE_ENV] = "1"
     secure = "use_ssl=true" in url
     if secure:
         made: Any = RemoteSession.builder.remote(f"{url};token={token}").create()

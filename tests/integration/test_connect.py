@@ -17,7 +17,7 @@ import pyspark
 import pytest
 from pyspark.sql import SparkSession
 
-from lakehouse.connect import ConnectError, check, remote, table
+from lakehouse.connect import CONNECT_MODE_ENV, ConnectError, check, remote, table
 from lakehouse.local.jars import ensure_spark_jars
 from lakehouse.local.spark import LocalSpark
 from lakehouse.s3 import S3Endpoint
@@ -85,14 +85,27 @@ def lake(spark: SparkSession, s3_endpoint: S3Endpoint) -> str:
     return catalog.bucket
 
 
+@pytest.fixture(autouse=True)
+def classic_mode_afterwards() -> Iterator[None]:
+    """A remote session marks the process as a Connect client (as pyspark's builder does);
+    the other tests in this process use a local session."""
+    yield
+    os.environ.pop(CONNECT_MODE_ENV, None)
+
+
 def test_a_session_reads_a_table_by_name_and_travels_in_time(
     server: tuple[str, str], lake: str
 ) -> None:
+    from pyspark.sql import functions as F
+
     url, token = server
     spark = check(remote(url, token), url)
     try:
         nation = table(spark, "silver.nation", bucket=lake)
         assert nation.count() == 3
+        # The functions a notebook imports build Connect columns (a local session runs in
+        # this process too: they must not reach for it).
+        assert nation.where(F.col("n_nationkey") >= 2).count() == 2
         uri = f"s3a://{lake}/deltalake/silver/nation"
         then = spark.read.format("delta").option("versionAsOf", 0).load(uri)
         assert sorted(r.n_name for r in then.collect()) == ["ARGENTINA", "BRAZIL"]
