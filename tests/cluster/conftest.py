@@ -176,6 +176,9 @@ def the_bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
         "PULUMI_BACKEND_URL": f"file://{work / 'state'}",
         "PULUMI_CONFIG_PASSPHRASE": secrets.token_hex(16),
         "HOME": str(work / "home"),
+        # Rich wraps at the terminal's width, 80 without one: a summary line the steps read
+        # must not break in the middle of a phrase.
+        "COLUMNS": "400",
     }
     (work / "state").mkdir()
     (work / "home").mkdir()
