@@ -23,7 +23,7 @@ from pyspark.sql import functions as F
 
 from lakehouse_core.catalog import LakeCatalog, Layer
 from lakehouse_core.errors import LakehouseError
-from lakehouse_jobs import audit, delta_io, parallel
+from lakehouse_jobs import audit, delta_io, parallel, profile
 from lakehouse_jobs.audit import BatchResult, Ledger
 from lakehouse_jobs.gold.registry import GoldTable, GroupRecompute, ReadTable, SignedDelta
 
@@ -167,7 +167,7 @@ def _incremental(
         sums = _signed_sums(
             strategy, gold.key, _changes(spark, catalog, source, start[source], current[source])
         )
-        with guard:
+        with profile.phase(spark, "gold", gold.name, "add the change feed's sums"), guard:
             _add_changes(spark, uri, gold, strategy, sums)
         return "added the change feed's signed sums"
     assert isinstance(strategy, GroupRecompute)
@@ -181,12 +181,13 @@ def _incremental(
     }
     groups = strategy.touched(read, changes).cache()
     try:
-        touched = groups.count()
-        existing = spark.read.format("delta").load(uri).count()
+        with profile.phase(spark, "gold", gold.name, "touched groups"):
+            touched = groups.count()
+            existing = spark.read.format("delta").load(uri).count()
         if touched > INCREMENTAL_MAX_SHARE * max(existing, 1):
             return None
         rebuilt = gold.build(read, groups)
-        with guard:
+        with profile.phase(spark, "gold", gold.name, "merge touched groups"), guard:
             _merge_groups(spark, uri, gold.key, groups, rebuilt)
     finally:
         groups.unpersist()
@@ -209,9 +210,11 @@ def refresh_table(
     """Bring one gold table up to its sources' versions: incrementally where it can, else
     rewritten. ``rewrite``: rebuild it whole now (a source was restored to an older state,
     which no change feed can carry)."""
-    current = {
-        s: delta_io.current_version(spark, catalog.table_uri(Layer.SILVER, s)) for s in gold.sources
-    }
+    with profile.phase(spark, "gold", gold.name, "source versions"):
+        current = {
+            s: delta_io.current_version(spark, catalog.table_uri(Layer.SILVER, s))
+            for s in gold.sources
+        }
     missing = [s for s, v in current.items() if v < 0]
     if missing:
         log.info("gold %s: waiting for silver %s", gold.name, ", ".join(missing))
@@ -265,8 +268,9 @@ def refresh_table(
             counted = ("numTargetRowsInserted", "numTargetRowsUpdated", "numTargetRowsDeleted")
     if outcome is None:
         table = gold.build(read)
-        delta_io.ensure_table(spark, uri, table.schema, delta_io.BASE_PROPERTIES)
-        outcome = delta_io.overwrite_idempotent(table, uri, app, run_version)
+        with profile.phase(spark, "gold", gold.name, "rewrite"):
+            delta_io.ensure_table(spark, uri, table.schema, delta_io.BASE_PROPERTIES)
+            outcome = delta_io.overwrite_idempotent(table, uri, app, run_version)
         note = "rewritten"
         counted = ("numOutputRows",)
     result.note = note or ""
@@ -287,12 +291,14 @@ def run(
     spark: SparkSession, catalog: LakeCatalog, tables: tuple[GoldTable, ...]
 ) -> list[BatchResult]:
     """Every gold table whose sources changed, several at once, then one audit commit."""
-    ledger = audit.read_ledger(spark, catalog, Layer.GOLD)
+    with profile.phase(spark, "gold", "*", "read ledger"):
+        ledger = audit.read_ledger(spark, catalog, Layer.GOLD)
     results = parallel.for_each(
         spark,
         tables,
         lambda session, gold: refresh_table(session, catalog, gold, ledger),
         name=lambda g: f"gold {g.name}",
     )
-    audit.record(spark, catalog, Layer.GOLD, results)
+    with profile.phase(spark, "gold", "*", "audit"):
+        audit.record(spark, catalog, Layer.GOLD, results)
     return results
