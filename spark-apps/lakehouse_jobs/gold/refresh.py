@@ -10,7 +10,9 @@ adds the signed sums of silver's change feed to its stored values; a ``GroupReco
 table recomputes the groups the change feed touches and MERGEs them, unless more than half
 of its groups are touched or a dimension changed, when a rewrite is cheaper; the rest are
 rewritten, atomically, in one commit. If the change feed it needs is gone (VACUUM removed
-its files), the table is rewritten instead: slower, never wrong.
+its files), the table is rewritten instead: slower, never wrong. Before any of this, a
+table whose sources are small is simply rewritten (``cheaper_to_rewrite``): below a few
+hundred MiB of silver, the change feed's jobs and MERGE cost more than reading all of it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,14 @@ log = logging.getLogger(__name__)
 
 # Above this share of touched groups a full rewrite beats a MERGE.
 INCREMENTAL_MAX_SHARE = 0.5
+# Below this many bytes of silver (summed over a gold table's sources at the versions it
+# reads) a rewrite from silver costs less than a refresh from the change feed, whatever
+# changed: the refresh runs several Spark jobs and a MERGE whose fixed cost is worth
+# scanning about this much (measured with `make bench`, docs/benchmarks.md). A Spark
+# setting, so a cluster whose executors scan faster can move it; 0 always refreshes.
+REWRITE_BELOW_BYTES_CONF = "spark.lakehouse.gold.rewriteBelowBytes"
+DEFAULT_REWRITE_BELOW_BYTES = 512 * 2**20
+REWRITTEN_SMALL = "rewritten (small sources: cheaper than the change feed)"
 NEW_ROWS = ("insert", "update_postimage")
 OLD_ROWS = ("delete", "update_preimage")
 # What Delta says when the change feed asked for is no longer there (VACUUM removed it).
@@ -194,6 +204,32 @@ def _incremental(
     return f"recomputed {touched} touched group(s)"
 
 
+def table_bytes(spark: SparkSession, uri: str) -> int:
+    """The size of a Delta table's current files, from its log (no data is read)."""
+    detail = DeltaTable.forPath(spark, uri).detail().select("sizeInBytes").first()
+    return int(detail[0]) if detail is not None and detail[0] is not None else 0
+
+
+def cheaper_to_rewrite(
+    spark: SparkSession, catalog: LakeCatalog, gold: GoldTable
+) -> tuple[bool, int]:
+    """Whether rewriting ``gold`` from silver costs less than a refresh from the change
+    feed, judged before either runs; and the bytes its sources hold."""
+    limit = int(spark.conf.get(REWRITE_BELOW_BYTES_CONF, None) or DEFAULT_REWRITE_BELOW_BYTES)
+    if limit <= 0:
+        return False, -1
+    size = sum(table_bytes(spark, catalog.table_uri(Layer.SILVER, s)) for s in gold.sources)
+    return size < limit, size
+
+
+def _small(spark: SparkSession, catalog: LakeCatalog, gold: GoldTable) -> bool:
+    with profile.phase(spark, "gold", gold.name, "estimate"):
+        small, size = cheaper_to_rewrite(spark, catalog, gold)
+    if small:
+        log.info("gold %s: its sources hold %d bytes; rewriting is cheaper", gold.name, size)
+    return small
+
+
 def _feed_gone(err: Exception) -> bool:
     text = f"{type(err).__name__}: {err}"
     return any(marker in text for marker in FEED_GONE_MARKERS)
@@ -241,6 +277,8 @@ def refresh_table(
     outcome: delta_io.WriteOutcome | None = None
     counted: tuple[str, ...] = ()
     incremental = last is not None and gold.incremental is not None and not rewrite
+    small = incremental and _small(spark, catalog, gold)
+    incremental = incremental and not small
     if incremental and last is not None and delta_io.table_exists(spark, uri):
         guard = delta_io.GuardedDml(spark, uri, app, run_version)
         try:
@@ -271,7 +309,7 @@ def refresh_table(
         with profile.phase(spark, "gold", gold.name, "rewrite"):
             delta_io.ensure_table(spark, uri, table.schema, delta_io.BASE_PROPERTIES)
             outcome = delta_io.overwrite_idempotent(table, uri, app, run_version)
-        note = "rewritten"
+        note = REWRITTEN_SMALL if small else "rewritten"
         counted = ("numOutputRows",)
     result.note = note or ""
     result.committed = outcome.committed
