@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -165,17 +166,27 @@ def layer_rows(results: list[Any], layer: str) -> int:
 
 
 def run_step(spark: Any, catalog: LakeCatalog, label: str) -> dict[str, Any]:
+    """Each layer's seconds and rows, and where its seconds went (``profile``: every phase
+    of every table, and their sums per kind of phase, the costliest first)."""
+    from lakehouse_jobs import profile
     from lakehouse_jobs.main import run_layers
 
     out: dict[str, Any] = {}
     for layer in LAYERS:
-        seconds, results = timed(lambda layer=layer: run_layers(spark, catalog, layer, ["tpch"]))
+        with profile.collect() as phases:
+            seconds, results = timed(
+                lambda layer=layer: run_layers(spark, catalog, layer, ["tpch"])
+            )
         rows = layer_rows(results, layer)
         out[layer] = {
             "seconds": seconds,
             "rows": rows,
             "rows_per_second": round(rows / seconds, 1) if seconds else None,
             "notes": sorted({r.note for r in results if r.note}),
+            "profile": {
+                "summary": profile.summary(phases),
+                "phases": [asdict(p) for p in phases],
+            },
         }
         log.info("%s %s: %.1fs, %d rows", label, layer, seconds, rows)
     return out

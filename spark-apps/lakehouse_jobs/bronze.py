@@ -27,7 +27,7 @@ from lakehouse_core.catalog import (
     Layer,
 )
 from lakehouse_core.errors import LakehouseError
-from lakehouse_jobs import audit, delta_io, landing, parallel
+from lakehouse_jobs import audit, delta_io, landing, parallel, profile
 from lakehouse_jobs.audit import BatchResult, Ledger
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,8 @@ def pending_batches(landed: dict[int, str], ingested: list[int], dataset: str) -
 def ingest_dataset(
     spark: SparkSession, catalog: LakeCatalog, dataset: Dataset, ledger: Ledger
 ) -> list[BatchResult]:
-    landed = landing.list_batches(spark, catalog.landing_uri(dataset.name))
+    with profile.phase(spark, "bronze", dataset.name, "list landing"):
+        landed = landing.list_batches(spark, catalog.landing_uri(dataset.name))
     ingested = ledger.batches(dataset.name)
     todo = pending_batches(landed, ingested, dataset.name)
     if not todo:
@@ -82,12 +83,13 @@ def ingest_dataset(
     # Not partitioned: a partitioned write sorts every row by the partition column, which
     # made ingest several times slower. Each batch's files carry min = max = its batch id,
     # so silver's `_batch_id = n` filter still skips every other batch's files.
-    delta_io.ensure_table(
-        spark,
-        uri,
-        bronze_schema(dataset),
-        {**delta_io.APPEND_ONLY_PROPERTIES, "delta.dataSkippingStatsColumns": BATCH_ID_COLUMN},
-    )
+    with profile.phase(spark, "bronze", dataset.name, "ensure table"):
+        delta_io.ensure_table(
+            spark,
+            uri,
+            bronze_schema(dataset),
+            {**delta_io.APPEND_ONLY_PROPERTIES, "delta.dataSkippingStatsColumns": BATCH_ID_COLUMN},
+        )
     results = []
     for batch_id in todo:
         files = landing.list_files(spark, landed[batch_id])
@@ -100,9 +102,10 @@ def ingest_dataset(
             rows = raw.withColumn(BATCH_ID_COLUMN, F.lit(batch_id).cast("bigint")).withColumn(
                 INGESTED_AT_COLUMN, F.current_timestamp()
             )
-            outcome = delta_io.append_idempotent(
-                rows, uri, app_id=f"lakehouse.bronze.{dataset.name}", version=batch_id
-            )
+            with profile.phase(spark, "bronze", dataset.name, "parse and append"):
+                outcome = delta_io.append_idempotent(
+                    rows, uri, app_id=f"lakehouse.bronze.{dataset.name}", version=batch_id
+                )
             result.committed = outcome.committed
             result.target_version = outcome.version
             if outcome.committed:
@@ -133,12 +136,14 @@ def run(
     spark: SparkSession, catalog: LakeCatalog, datasets: tuple[Dataset, ...]
 ) -> list[BatchResult]:
     """Every dataset's new landing batches, several datasets at once, then one audit commit."""
-    ledger = audit.read_ledger(spark, catalog, Layer.BRONZE)
+    with profile.phase(spark, "bronze", "*", "read ledger"):
+        ledger = audit.read_ledger(spark, catalog, Layer.BRONZE)
     results = parallel.for_each(
         spark,
         datasets,
         lambda session, dataset: ingest_dataset(session, catalog, dataset, ledger),
         name=lambda d: f"bronze {d.name}",
     )
-    audit.record(spark, catalog, Layer.BRONZE, results)
+    with profile.phase(spark, "bronze", "*", "audit"):
+        audit.record(spark, catalog, Layer.BRONZE, results)
     return results

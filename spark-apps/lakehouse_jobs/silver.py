@@ -51,7 +51,7 @@ from lakehouse_core.catalog import (
     Layer,
 )
 from lakehouse_core.catalog import Column as CatalogColumn
-from lakehouse_jobs import audit, delta_io, parallel, validation
+from lakehouse_jobs import audit, delta_io, parallel, profile, validation
 from lakehouse_jobs.audit import BatchResult, Ledger
 from lakehouse_jobs.types import spark_type
 
@@ -330,7 +330,8 @@ def apply_batch(
         .load(bronze_uri)
         .where(F.col(BATCH_ID_COLUMN) == batch_id)
     )
-    plan = plan_batch(raw, dataset, rows_in)
+    with profile.phase(spark, "silver", dataset.name, "plan"):
+        plan = plan_batch(raw, dataset, rows_in)
     result.rows_in, result.rows_applied = plan.rows_in, plan.applied
     result.rows_superseded, result.rows_rejected = plan.superseded, plan.rejected
     app = f"lakehouse.silver.{dataset.name}"
@@ -344,11 +345,15 @@ def apply_batch(
                 changes, spark.read.format("delta").load(tombstones_uri), dataset
             )
         if silver_version <= 0:  # created empty at version 0: nothing to match against
-            outcome = delta_io.append_idempotent(
-                _first_write(changes, dataset, plan.applied), silver_uri, app, batch_id
-            )
+            with profile.phase(spark, "silver", dataset.name, "first write"):
+                outcome = delta_io.append_idempotent(
+                    _first_write(changes, dataset, plan.applied), silver_uri, app, batch_id
+                )
         else:
-            with delta_io.GuardedDml(spark, silver_uri, app, batch_id) as guard:
+            with (
+                profile.phase(spark, "silver", dataset.name, "merge"),
+                delta_io.GuardedDml(spark, silver_uri, app, batch_id) as guard,
+            ):
                 merge_changes(DeltaTable.forPath(spark, silver_uri), changes, dataset)
             outcome = guard.outcome
             merged = outcome.metrics.get("numSourceRows")
@@ -364,9 +369,11 @@ def apply_batch(
             deletes = plan.winners.where(F.col(OP_COLUMN) == OP_DELETE).select(
                 *dataset.key, SEQ, BATCH_ID_COLUMN
             )
-            _record_tombstones(tombstones_uri, deletes, dataset, batch_id)
+            with profile.phase(spark, "silver", dataset.name, "tombstones"):
+                _record_tombstones(tombstones_uri, deletes, dataset, batch_id)
     if plan.rejects is not None:
-        delta_io.append_idempotent(plan.rejects, rejects_uri, f"{app}.rejects", batch_id)
+        with profile.phase(spark, "silver", dataset.name, "rejects"):
+            delta_io.append_idempotent(plan.rejects, rejects_uri, f"{app}.rejects", batch_id)
     result.target_version = delta_io.current_version(spark, silver_uri)
     return result
 
@@ -401,7 +408,8 @@ def refresh_dataset(
     if not todo:
         log.info("silver %s: nothing new", dataset.name)
         return []
-    ensure_tables(spark, catalog, dataset)
+    with profile.phase(spark, "silver", dataset.name, "ensure tables"):
+        ensure_tables(spark, catalog, dataset)
     bronze_version = delta_io.current_version(spark, catalog.table_uri(Layer.BRONZE, dataset.name))
     results = []
     for batch_id in todo:
@@ -432,12 +440,14 @@ def run(
     spark: SparkSession, catalog: LakeCatalog, datasets: tuple[Dataset, ...]
 ) -> list[BatchResult]:
     """Every dataset's pending batches, several datasets at once, then one audit commit."""
-    bronze, done = audit.read_ledgers(spark, catalog, Layer.BRONZE, Layer.SILVER)
+    with profile.phase(spark, "silver", "*", "read ledgers"):
+        bronze, done = audit.read_ledgers(spark, catalog, Layer.BRONZE, Layer.SILVER)
     results = parallel.for_each(
         spark,
         datasets,
         lambda session, dataset: refresh_dataset(session, catalog, dataset, bronze, done),
         name=lambda d: f"silver {d.name}",
     )
-    audit.record(spark, catalog, Layer.SILVER, results)
+    with profile.phase(spark, "silver", "*", "audit"):
+        audit.record(spark, catalog, Layer.SILVER, results)
     return results

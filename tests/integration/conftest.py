@@ -18,6 +18,7 @@ from lakehouse.local.minio import LocalMinio
 from lakehouse.local.spark import LocalSpark, local_session
 from lakehouse.s3 import ObjectStore, S3Endpoint
 from lakehouse_core.catalog import CATALOG, LakeCatalog
+from lakehouse_jobs.gold.refresh import REWRITE_BELOW_BYTES_CONF
 
 pytestmark = pytest.mark.integration
 
@@ -45,6 +46,9 @@ def spark(s3_endpoint: S3Endpoint) -> Iterator[SparkSession]:
             extra_conf={
                 "spark.databricks.delta.snapshotPartitions": "2",
                 "spark.default.parallelism": "2",
+                # The tests' lakes are tiny: refresh gold from the change feed, as a large
+                # lake does (the choice by cost has its own test, in test_pipeline).
+                REWRITE_BELOW_BYTES_CONF: "0",
             },
         ),
     )

@@ -228,3 +228,40 @@ def test_gold_and_silver_read_through_the_dremio_double_equal_the_oracle(lake: L
             rows = client.sql(f"SELECT * FROM {path}").to_arrow().to_pylist()
             expected = [as_dremio_shows(r) for r in lake.oracle.gold(gold.name)]
             assert_same_rows(rows, expected, gold.key, f"dremio gold.{gold.name}")
+
+
+def test_gold_over_small_sources_is_rewritten_rather_than_refreshed(
+    lake: LakeHistory, spark: SparkSession
+) -> None:
+    """The choice by cost, made before either path runs: the sources' bytes (from their
+    logs) against `spark.lakehouse.gold.rewriteBelowBytes`. The tests' session sets it to
+    0 (always from the change feed); here a session of its own sets it."""
+    from lakehouse_jobs.audit import Ledger
+    from lakehouse_jobs.gold.refresh import (
+        REWRITE_BELOW_BYTES_CONF,
+        REWRITTEN_SMALL,
+        cheaper_to_rewrite,
+        refresh_table,
+    )
+
+    gold = GOLD.get("revenue_by_nation_month")
+    live = sum(
+        sum(open_delta(lake.endpoint, lake.catalog.table_uri(Layer.SILVER, s)).get_add_actions()
+            .column("size_bytes").to_pylist())
+        for s in gold.sources
+    )  # fmt: skip
+    session = spark.newSession()
+    assert cheaper_to_rewrite(session, lake.catalog, gold) == (False, -1)  # the tests' 0
+    session.conf.set(REWRITE_BELOW_BYTES_CONF, str(live + 1))
+    assert cheaper_to_rewrite(session, lake.catalog, gold) == (True, live)
+    session.conf.set(REWRITE_BELOW_BYTES_CONF, str(live))
+    assert cheaper_to_rewrite(session, lake.catalog, gold) == (False, live)
+    # As the second run saw it (built from the first run's versions): with small sources
+    # it takes the rewrite; that run's commit is there already, so nothing is written.
+    session.conf.set(REWRITE_BELOW_BYTES_CONF, str(live + 1))
+    [first] = results(lake.first_run, "gold", gold.name)
+    ledger = Ledger(Layer.GOLD, {gold.name: {first.batch_id: first}})
+    versions = table_versions(lake.endpoint, lake.catalog)
+    [again] = refresh_table(session, lake.catalog, gold, ledger)
+    assert again.note == REWRITTEN_SMALL and not again.committed, again
+    assert table_versions(lake.endpoint, lake.catalog) == versions

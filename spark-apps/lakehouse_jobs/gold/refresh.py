@@ -10,7 +10,9 @@ adds the signed sums of silver's change feed to its stored values; a ``GroupReco
 table recomputes the groups the change feed touches and MERGEs them, unless more than half
 of its groups are touched or a dimension changed, when a rewrite is cheaper; the rest are
 rewritten, atomically, in one commit. If the change feed it needs is gone (VACUUM removed
-its files), the table is rewritten instead: slower, never wrong.
+its files), the table is rewritten instead: slower, never wrong. Before any of this, a
+table whose sources are small is simply rewritten (``cheaper_to_rewrite``): below a few
+hundred MiB of silver, the change feed's jobs and MERGE cost more than reading all of it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pyspark.sql import functions as F
 
 from lakehouse_core.catalog import LakeCatalog, Layer
 from lakehouse_core.errors import LakehouseError
-from lakehouse_jobs import audit, delta_io, parallel
+from lakehouse_jobs import audit, delta_io, parallel, profile
 from lakehouse_jobs.audit import BatchResult, Ledger
 from lakehouse_jobs.gold.registry import GoldTable, GroupRecompute, ReadTable, SignedDelta
 
@@ -31,6 +33,14 @@ log = logging.getLogger(__name__)
 
 # Above this share of touched groups a full rewrite beats a MERGE.
 INCREMENTAL_MAX_SHARE = 0.5
+# Below this many bytes of silver (summed over a gold table's sources at the versions it
+# reads) a rewrite from silver costs less than a refresh from the change feed, whatever
+# changed: the refresh runs several Spark jobs and a MERGE whose fixed cost is worth
+# scanning about this much (measured with `make bench`, docs/benchmarks.md). A Spark
+# setting, so a cluster whose executors scan faster can move it; 0 always refreshes.
+REWRITE_BELOW_BYTES_CONF = "spark.lakehouse.gold.rewriteBelowBytes"
+DEFAULT_REWRITE_BELOW_BYTES = 512 * 2**20
+REWRITTEN_SMALL = "rewritten (small sources: cheaper than the change feed)"
 NEW_ROWS = ("insert", "update_postimage")
 OLD_ROWS = ("delete", "update_preimage")
 # What Delta says when the change feed asked for is no longer there (VACUUM removed it).
@@ -167,7 +177,7 @@ def _incremental(
         sums = _signed_sums(
             strategy, gold.key, _changes(spark, catalog, source, start[source], current[source])
         )
-        with guard:
+        with profile.phase(spark, "gold", gold.name, "add the change feed's sums"), guard:
             _add_changes(spark, uri, gold, strategy, sums)
         return "added the change feed's signed sums"
     assert isinstance(strategy, GroupRecompute)
@@ -181,16 +191,43 @@ def _incremental(
     }
     groups = strategy.touched(read, changes).cache()
     try:
-        touched = groups.count()
-        existing = spark.read.format("delta").load(uri).count()
+        with profile.phase(spark, "gold", gold.name, "touched groups"):
+            touched = groups.count()
+            existing = spark.read.format("delta").load(uri).count()
         if touched > INCREMENTAL_MAX_SHARE * max(existing, 1):
             return None
         rebuilt = gold.build(read, groups)
-        with guard:
+        with profile.phase(spark, "gold", gold.name, "merge touched groups"), guard:
             _merge_groups(spark, uri, gold.key, groups, rebuilt)
     finally:
         groups.unpersist()
     return f"recomputed {touched} touched group(s)"
+
+
+def table_bytes(spark: SparkSession, uri: str) -> int:
+    """The size of a Delta table's current files, from its log (no data is read)."""
+    detail = DeltaTable.forPath(spark, uri).detail().select("sizeInBytes").first()
+    return int(detail[0]) if detail is not None and detail[0] is not None else 0
+
+
+def cheaper_to_rewrite(
+    spark: SparkSession, catalog: LakeCatalog, gold: GoldTable
+) -> tuple[bool, int]:
+    """Whether rewriting ``gold`` from silver costs less than a refresh from the change
+    feed, judged before either runs; and the bytes its sources hold."""
+    limit = int(spark.conf.get(REWRITE_BELOW_BYTES_CONF, None) or DEFAULT_REWRITE_BELOW_BYTES)
+    if limit <= 0:
+        return False, -1
+    size = sum(table_bytes(spark, catalog.table_uri(Layer.SILVER, s)) for s in gold.sources)
+    return size < limit, size
+
+
+def _small(spark: SparkSession, catalog: LakeCatalog, gold: GoldTable) -> bool:
+    with profile.phase(spark, "gold", gold.name, "estimate"):
+        small, size = cheaper_to_rewrite(spark, catalog, gold)
+    if small:
+        log.info("gold %s: its sources hold %d bytes; rewriting is cheaper", gold.name, size)
+    return small
 
 
 def _feed_gone(err: Exception) -> bool:
@@ -209,9 +246,11 @@ def refresh_table(
     """Bring one gold table up to its sources' versions: incrementally where it can, else
     rewritten. ``rewrite``: rebuild it whole now (a source was restored to an older state,
     which no change feed can carry)."""
-    current = {
-        s: delta_io.current_version(spark, catalog.table_uri(Layer.SILVER, s)) for s in gold.sources
-    }
+    with profile.phase(spark, "gold", gold.name, "source versions"):
+        current = {
+            s: delta_io.current_version(spark, catalog.table_uri(Layer.SILVER, s))
+            for s in gold.sources
+        }
     missing = [s for s, v in current.items() if v < 0]
     if missing:
         log.info("gold %s: waiting for silver %s", gold.name, ", ".join(missing))
@@ -238,6 +277,8 @@ def refresh_table(
     outcome: delta_io.WriteOutcome | None = None
     counted: tuple[str, ...] = ()
     incremental = last is not None and gold.incremental is not None and not rewrite
+    small = incremental and _small(spark, catalog, gold)
+    incremental = incremental and not small
     if incremental and last is not None and delta_io.table_exists(spark, uri):
         guard = delta_io.GuardedDml(spark, uri, app, run_version)
         try:
@@ -265,9 +306,10 @@ def refresh_table(
             counted = ("numTargetRowsInserted", "numTargetRowsUpdated", "numTargetRowsDeleted")
     if outcome is None:
         table = gold.build(read)
-        delta_io.ensure_table(spark, uri, table.schema, delta_io.BASE_PROPERTIES)
-        outcome = delta_io.overwrite_idempotent(table, uri, app, run_version)
-        note = "rewritten"
+        with profile.phase(spark, "gold", gold.name, "rewrite"):
+            delta_io.ensure_table(spark, uri, table.schema, delta_io.BASE_PROPERTIES)
+            outcome = delta_io.overwrite_idempotent(table, uri, app, run_version)
+        note = REWRITTEN_SMALL if small else "rewritten"
         counted = ("numOutputRows",)
     result.note = note or ""
     result.committed = outcome.committed
@@ -287,12 +329,14 @@ def run(
     spark: SparkSession, catalog: LakeCatalog, tables: tuple[GoldTable, ...]
 ) -> list[BatchResult]:
     """Every gold table whose sources changed, several at once, then one audit commit."""
-    ledger = audit.read_ledger(spark, catalog, Layer.GOLD)
+    with profile.phase(spark, "gold", "*", "read ledger"):
+        ledger = audit.read_ledger(spark, catalog, Layer.GOLD)
     results = parallel.for_each(
         spark,
         tables,
         lambda session, gold: refresh_table(session, catalog, gold, ledger),
         name=lambda g: f"gold {g.name}",
     )
-    audit.record(spark, catalog, Layer.GOLD, results)
+    with profile.phase(spark, "gold", "*", "audit"):
+        audit.record(spark, catalog, Layer.GOLD, results)
     return results
