@@ -31,7 +31,6 @@ COMPONENT = "object-store"
 NAMESPACE = names.STORAGE_NAMESPACE
 API_PORT, CONSOLE_PORT = names.MINIO_API_PORT, names.MINIO_CONSOLE_PORT
 CERTS_DIR = "/etc/minio/certs"
-MC_CAS = "/tmp/.mc/certs/CAs"
 
 
 @dataclass(frozen=True)
@@ -341,6 +340,7 @@ class ObjectStore(pulumi.ComponentResource):
             kube.env("MINIO_URL", self.endpoint),
             kube.env("BUCKET", self.bucket),
             kube.env("MC_CONFIG_DIR", "/tmp/.mc"),
+            *([kube.env("SSL_CERT_FILE", f"{names.CA_DIR}/ca.crt")] if self.tls else []),
             kube.secret_env("MINIO_ROOT_USER", names.MINIO_ROOT_SECRET, "rootUser"),
             kube.secret_env("MINIO_ROOT_PASSWORD", names.MINIO_ROOT_SECRET, "rootPassword"),
             kube.secret_env("SPARK_ACCESS_KEY", names.MINIO_USERS_SECRET, "sparkAccessKey"),
@@ -393,9 +393,17 @@ class ObjectStore(pulumi.ComponentResource):
                                 "volumeMounts": [
                                     {"name": "provision", "mountPath": "/provision"},
                                     {"name": "tmp", "mountPath": "/tmp"},
-                                    # mc trusts the CAs in its config folder's certs/CAs.
+                                    # Not in mc's config folder (certs/CAs): a mount there
+                                    # makes that folder root's, and mc, not root, must write
+                                    # its config beside it. mc trusts SSL_CERT_FILE instead.
                                     *(
-                                        [{"name": "lakehouse-ca", "mountPath": MC_CAS}]
+                                        [
+                                            {
+                                                "name": "lakehouse-ca",
+                                                "mountPath": names.CA_DIR,
+                                                "readOnly": True,
+                                            }
+                                        ]
                                         if self.tls
                                         else []
                                     ),

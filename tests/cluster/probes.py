@@ -99,8 +99,9 @@ def mc(the: Bed, steps: dict[str, str], user: str, secret: str, name: str) -> Mc
                     ],
                     "env": [
                         {"name": "HOME", "value": "/tmp"},
-                        # mc's config folder, where it finds the CAs it trusts (TLS on).
                         {"name": "MC_CONFIG_DIR", "value": "/tmp/.mc"},
+                        # The CA it trusts (TLS on), as the provisioning Job gives it.
+                        {"name": "SSL_CERT_FILE", "value": f"{names.CA_DIR}/ca.crt"},
                         {"name": "U", "valueFrom": secret_ref("user")},
                         {"name": "S", "valueFrom": secret_ref("secret")},
                     ],
@@ -109,7 +110,7 @@ def mc(the: Bed, steps: dict[str, str], user: str, secret: str, name: str) -> Mc
                         "capabilities": {"drop": ["ALL"]},
                     },
                     **(
-                        {"volumeMounts": [{"name": "ca", "mountPath": "/tmp/.mc/certs/CAs"}]}
+                        {"volumeMounts": [{"name": "ca", "mountPath": names.CA_DIR}]}
                         if the.tls
                         else {}
                     ),

@@ -65,10 +65,15 @@ def test_every_consumer_trusts_the_ca(prod: Rendering) -> None:
         for e in bootstrap["spec"]["template"]["spec"]["containers"][0]["env"]
     }
     assert benv["LAKE_S3_TLS"] == "true"
-    # mc: the CA in its config folder.
+    # mc trusts SSL_CERT_FILE: the CA mounted outside its config folder, which it (not
+    # root) must write; a mount inside made the folder root's (the bed's TLS run refused
+    # the config's write: "permission denied").
     job = prod.find("Job", "minio-provision", STORAGE)
-    mounts = job["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
-    assert {"name": "lakehouse-ca", "mountPath": "/tmp/.mc/certs/CAs"} in mounts
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    mounts, menv = container["volumeMounts"], {e["name"]: e.get("value") for e in container["env"]}
+    ca_mount = {"name": "lakehouse-ca", "mountPath": names.CA_DIR, "readOnly": True}
+    assert ca_mount in mounts and menv["SSL_CERT_FILE"] == f"{names.CA_DIR}/ca.crt"
+    assert not any(m["mountPath"].startswith(menv["MC_CONFIG_DIR"]) for m in mounts), mounts
     # Traefik: the CA as its servers transport's root.
     values = prod.release("traefik")["values"]
     assert values["additionalArguments"] == [f"--serversTransport.rootCAs={names.CA_DIR}/ca.crt"]
