@@ -119,6 +119,9 @@ JAVA_TRUST_OPTIONS = (
     "-Djavax.net.ssl.trustStoreType=PKCS12"
 )
 CA_DIR = "/etc/lakehouse/ca"
+# Traefik's servers transport to MinIO over TLS: it checks MinIO's certificate for the
+# Service's name (Traefik dials pod IPs, which no certificate names) against the stack's CA.
+MINIO_SERVERS_TRANSPORT = "minio-tls"
 
 
 DEFAULT_CLUSTER_DOMAIN = "cluster.local"

@@ -77,14 +77,28 @@ class IngressController(pulumi.ComponentResource):
         network.allow(flows.TRAEFIK, "ingress", in_ns)
         rbac = self._rbac(cfg.namespace, route_namespaces, in_ns)
         backend_tls: dict[str, Any] = {}
+        file_provider: dict[str, Any] = {}
         if tls is not None:
-            # Traefik reaches MinIO over TLS and trusts the stack's CA for it.
+            # Traefik reaches MinIO over TLS and trusts the stack's CA for it. It dials the
+            # pods' IPs, which MinIO's certificate does not name: the servers transport the
+            # MinIO Services name checks the certificate for the Service's DNS name instead.
             rbac += tls.trust(cfg.namespace, in_ns).resources
+            ca_file = f"{names.CA_DIR}/ca.crt"
             backend_tls = {
                 "volumes": [
                     {"name": names.CA_BUNDLE, "mountPath": names.CA_DIR, "type": "configMap"}
                 ],
-                "additionalArguments": [f"--serversTransport.rootCAs={names.CA_DIR}/ca.crt"],
+                "additionalArguments": [f"--serversTransport.rootCAs={ca_file}"],
+            }
+            minio = tls.addresses.service(names.MINIO, names.STORAGE_NAMESPACE)
+            transport = {"serverName": minio, "rootCAs": [ca_file]}
+            file_provider = {
+                "file": {
+                    "enabled": True,
+                    "content": {
+                        "http": {"serversTransports": {names.MINIO_SERVERS_TRANSPORT: transport}}
+                    },
+                }
             }
         self.release = helm.release(
             name,
@@ -102,6 +116,7 @@ class IngressController(pulumi.ComponentResource):
                         "enabled": self.middlewares,
                         "namespaces": route_namespaces,
                     },
+                    **file_provider,
                 },
                 # Prometheus metrics on the chart's "metrics" entry point (port 9100, not on
                 # the Service): requests per entry point and per backend service.

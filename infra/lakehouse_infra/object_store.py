@@ -134,7 +134,16 @@ class ObjectStore(pulumi.ComponentResource):
             tls_ready += tls.trust(NAMESPACE, in_ns).resources
         self.tls_ready = tls_ready
         # Traefik reaches the backends as they serve: over TLS when MinIO serves it.
-        backend = {"traefik.ingress.kubernetes.io/service.serversscheme": "https"} if tls else None
+        backend = (
+            {
+                "traefik.ingress.kubernetes.io/service.serversscheme": "https",
+                "traefik.ingress.kubernetes.io/service.serverstransport": (
+                    f"{names.MINIO_SERVERS_TRANSPORT}@file"
+                ),
+            }
+            if tls
+            else None
+        )
 
         self.root_secret = k8s.core.v1.Secret(
             names.MINIO_ROOT_SECRET,

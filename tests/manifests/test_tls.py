@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from lakehouse.render import Rendering, render_stack
 from lakehouse_core import names
 from lakehouse_core.stack_config import ConfigError
+from lakehouse_infra.tls import minio_dns_names
 
 STORAGE, DREMIO, JOBS = names.STORAGE_NAMESPACE, names.DREMIO_NAMESPACE, "lakehouse-jobs"
 
@@ -77,6 +78,18 @@ def test_every_consumer_trusts_the_ca(prod: Rendering) -> None:
     # Traefik: the CA as its servers transport's root.
     values = prod.release("traefik")["values"]
     assert values["additionalArguments"] == [f"--serversTransport.rootCAs={names.CA_DIR}/ca.crt"]
+    # Traefik dials MinIO's pod IPs, which its certificate does not name (the bed's TLS
+    # run: "cannot validate certificate for 10.244.0.15 because it doesn't contain any IP
+    # SANs"): the MinIO Services use a transport that checks a name the certificate holds.
+    transports = values["providers"]["file"]["content"]["http"]["serversTransports"]
+    transport = transports[names.MINIO_SERVERS_TRANSPORT]
+    assert transport["serverName"] in minio_dns_names(names.ClusterAddresses(minio_tls=True))
+    assert transport["rootCAs"] == [f"{names.CA_DIR}/ca.crt"]
+    for service in (names.MINIO, names.MINIO_CONSOLE_SERVICE):
+        annotations = prod.find("Service", service, STORAGE)["metadata"]["annotations"]
+        assert annotations["traefik.ingress.kubernetes.io/service.serverstransport"] == (
+            f"{names.MINIO_SERVERS_TRANSPORT}@file"
+        )
     for namespace in (STORAGE, DREMIO, JOBS, "lakehouse-ingress"):
         prod.find("ConfigMap", names.CA_BUNDLE, namespace)
 
