@@ -127,6 +127,16 @@ class Bed:
     def kubectl_json(self, *args: str) -> Any:
         return json.loads(self.kubectl(*args, "-o", "json"))
 
+    def manifests(self) -> Path:
+        """What a kubectl user applies: the checked-in files (the dev stack on kind), or,
+        with TLS inside the cluster, the stack's own (`lakehouse manifests --stack`)."""
+        if not self.tls:
+            return REPO_ROOT / "spark-apps" / "manifests"
+        out = self.lay.config / "stack-manifests"
+        if not out.is_dir():
+            self.lakehouse("manifests", "--stack", "dev", "--out", str(out))
+        return out
+
 
 def stale_manifests() -> list[str]:
     from lakehouse.cli.deploy_cmds import manifests_yaml

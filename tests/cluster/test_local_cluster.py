@@ -407,12 +407,13 @@ def wait_for_application(the: Bed, name: str, within: float) -> str:
 
 def test_07_kubectl_apply_runs_the_pipeline_application(the_bed: Bed) -> None:
     from lakehouse_core.images import job_image_ref
-    from lakehouse_core.paths import REPO_ROOT
 
-    manifest = REPO_ROOT / "spark-apps" / "manifests" / "lakehouse-pipeline.yaml"
+    manifest = the_bed.manifests() / "lakehouse-pipeline.yaml"
     # The checked-in YAML must name the image built from this checkout, or the driver
     # waits on an image pull until the deadline.
     assert job_image_ref() in manifest.read_text(), "stale manifests: run `make manifests`"
+    if the_bed.tls:  # the stack's own: its jobs reach MinIO over TLS
+        assert "https://minio." in manifest.read_text()
     with LeaseWatch(the_bed, JOBS) as lease:
         the_bed.kubectl("apply", "-f", str(manifest))
         state = wait_for_application(the_bed, "lakehouse-pipeline", 1200)
@@ -434,8 +435,6 @@ def test_07b_a_second_writer_is_refused_while_another_run_holds_the_lease(
     the_bed: Bed,
 ) -> None:
     import datetime as dt
-
-    from lakehouse_core.paths import REPO_ROOT
 
     holder = "cli/another-laptop/4242"
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -469,7 +468,7 @@ def test_07b_a_second_writer_is_refused_while_another_run_holds_the_lease(
         assert apps_after == apps_before, "the refused run created a SparkApplication"
         lease = the_bed.kubectl_json("-n", JOBS, "get", "lease", names.PIPELINE_LEASE)
         assert lease["spec"]["holderIdentity"] == holder  # untouched by the refused run
-        pipeline = REPO_ROOT / "spark-apps" / "manifests" / "lakehouse-pipeline.yaml"
+        pipeline = the_bed.manifests() / "lakehouse-pipeline.yaml"
         the_bed.kubectl("apply", "-f", str(pipeline))
         state = wait_for_application(the_bed, "lakehouse-pipeline", 600)
         assert state == "FAILED", state
@@ -738,9 +737,8 @@ def test_08c_spark_connect_through_the_ingress(the_bed: Bed) -> None:
 def _backup_in_cluster(the: Bed) -> dict[str, Any]:
     """One run of the scheduled backup's application (its kubectl manifest); its summary."""
     from lakehouse_core.names import BACKUP_RESULT_PREFIX
-    from lakehouse_core.paths import REPO_ROOT
 
-    manifest = REPO_ROOT / "spark-apps" / "manifests" / "backup" / "lakehouse-backup.yaml"
+    manifest = the.manifests() / "backup" / "lakehouse-backup.yaml"
     with LeaseWatch(the, JOBS) as lease:
         the.kubectl("apply", "-f", str(manifest))
         state = wait_for_application(the, "lakehouse-backup", 1200)

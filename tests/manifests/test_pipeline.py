@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from lakehouse.cli.deploy_cmds import manifests_yaml
 from lakehouse.render import Rendering, render_stack
@@ -135,3 +138,22 @@ def test_run_on_deploy_declares_one_pipeline_run() -> None:
     assert (
         run["metadata"]["name"] == "lakehouse-pipeline" and "timeToLiveSeconds" not in run["spec"]
     )
+
+
+def test_a_stacks_own_kubectl_manifests_follow_its_settings(tmp_path: Path) -> None:
+    """`lakehouse manifests --stack prod --out DIR`: prod's jobs reach MinIO over TLS and
+    trust the stack's CA; the dev stack's are the checked-in files."""
+    from typer.testing import CliRunner
+
+    from lakehouse.cli.app import app
+
+    assert manifests_yaml("dev") == manifests_yaml()
+    done = CliRunner().invoke(app, ["manifests", "--stack", "prod", "--out", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    written = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.yaml")}
+    assert written == set(manifests_yaml())
+    pipeline = yaml.safe_load((tmp_path / "lakehouse-pipeline.yaml").read_text())
+    assert pipeline["spec"]["hadoopConf"]["fs.s3a.endpoint"].startswith("https://")
+    assert any(v["name"] == "lakehouse-truststore" for v in pipeline["spec"]["volumes"])
+    refused = CliRunner().invoke(app, ["manifests", "--write", "--stack", "prod"])
+    assert refused.exit_code != 0 and "--out" in refused.output

@@ -84,33 +84,65 @@ def render(
     )
 
 
-def manifests_yaml() -> dict[str, str]:
-    """spark-apps/manifests/ as it should be: file name -> YAML text."""
+def manifests_yaml(stack: str | None = None) -> dict[str, str]:
+    """spark-apps/manifests/ as it should be (the dev stack on kind), or a stack's own:
+    file name -> YAML text."""
     import yaml
 
-    from lakehouse_core.spark_applications import kubectl_manifests
+    from lakehouse_core.spark_applications import JobSettings, job_settings, kubectl_manifests
 
+    settings = JobSettings()
+    if stack is not None:
+        from lakehouse.ops.stacks import load_stack_config
+        from lakehouse_core.images import job_image_ref
+
+        cfg = load_stack_config(stack)
+        image = cfg.images.resolve(cfg.images.job, job_image_ref())
+        settings = job_settings(cfg, image, managed_by="kubectl")
     return {
         name: MANIFEST_HEADER + yaml.safe_dump(obj, sort_keys=False, default_flow_style=False)
-        for name, obj in kubectl_manifests().items()
+        for name, obj in kubectl_manifests(settings).items()
     }
 
 
 def manifests(
     write: Annotated[bool, typer.Option("--write", help="rewrite spark-apps/manifests/")] = False,
+    stack: Annotated[
+        str | None,
+        typer.Option(
+            "--stack",
+            help="a stack's own applications (its namespaces, image, TLS inside the cluster)",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="write them to this folder", show_default=False),
+    ] = None,
 ) -> None:
-    """Show (or --write) the SparkApplication YAML for kubectl users, from the one definition."""
+    """Show (or --write) the SparkApplication YAML for kubectl users, from the one definition.
+
+    The checked-in files are the dev stack's on kind; `--stack NAME --out DIR` writes
+    another stack's (for example prod, whose jobs reach MinIO over TLS)."""
     from lakehouse_core.paths import REPO_ROOT
 
-    root = REPO_ROOT / "spark-apps" / "manifests"
-    generated = manifests_yaml()
+    if write and (stack or out):
+        raise typer.BadParameter(
+            "--write rewrites the checked-in dev manifests; give --stack with --out instead",
+            param_hint="--write",
+        )
+    root = out if out is not None else REPO_ROOT / "spark-apps" / "manifests"
+    generated = manifests_yaml(stack)
+    if out is not None:
+        write = True
     if not write:
         for name, text in generated.items():
             typer.echo(f"--- # {name}\n{text}")
         return
-    for stale in root.rglob("*.yaml"):
-        if stale.relative_to(root).as_posix() not in generated:
-            stale.unlink()
+    if out is None:  # the checked-in folder holds exactly what the definition makes
+        for stale in root.rglob("*.yaml"):
+            if stale.relative_to(root).as_posix() not in generated:
+                stale.unlink()
     for name, text in generated.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
