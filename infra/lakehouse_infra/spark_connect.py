@@ -106,6 +106,13 @@ def server_conf(
         "spark.dynamicAllocation.cachedExecutorIdleTimeout": IDLE_EXECUTOR_TIMEOUT,
         "spark.dynamicAllocation.shuffleTracking.timeout": IDLE_EXECUTOR_TIMEOUT,
         "spark.connect.session.manager.defaultSessionTimeout": IDLE_SESSION_TIMEOUT,
+        # The server's own JVM trusts the CA through SPARK_SUBMIT_OPTS; its executors are
+        # JVMs of their own, started from the template (which mounts the truststore).
+        **(
+            {"spark.executor.extraJavaOptions": names.JAVA_TRUST_OPTIONS}
+            if settings.trust_cluster_ca
+            else {}
+        ),
     }
 
 

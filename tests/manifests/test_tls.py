@@ -144,3 +144,23 @@ def test_tls_with_no_usable_ca_stops_before_anything_is_declared(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         render_stack("dev", overrides={"internalTls": internal_tls})
+
+
+def test_the_connect_servers_executors_trust_the_ca_too() -> None:
+    """Its executors are JVMs of their own (the bed's TLS run: the server read through its
+    own truststore, its executors' S3 calls failed): the template mounts the truststore
+    and their Java options point at it."""
+    import yaml
+
+    rendering = render_stack("dev", overrides={"internalTls": {"enabled": True}})
+    server = rendering.find("Deployment", names.SPARK_CONNECT, "lakehouse-jobs")
+    args = server["spec"]["template"]["spec"]["containers"][0]["args"]
+    conf = dict(a.split("=", 1) for a in args if "=" in a and a.startswith("spark."))
+    assert conf["spark.executor.extraJavaOptions"] == names.JAVA_TRUST_OPTIONS
+    template_map = rendering.find("ConfigMap", f"{names.SPARK_CONNECT}-executor", "lakehouse-jobs")
+    template = yaml.safe_load(next(iter(template_map["data"].values())))
+    mounts = template["spec"]["containers"][0]["volumeMounts"]
+    assert any(m["mountPath"] == names.TRUSTSTORE_DIR for m in mounts)
+    plain = render_stack("dev").find("Deployment", names.SPARK_CONNECT, "lakehouse-jobs")
+    plain_args = plain["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert not any("extraJavaOptions" in a for a in plain_args)
