@@ -384,7 +384,10 @@ store = ObjectStore(S3Endpoint(url, os.environ["ORACLE_ACCESS_KEY"],
 uri = CATALOG.system_table_uri(CATALOG.audit_table(Layer(sys.argv[2]))).replace("s3a://", "s3://")
 rows = DeltaTable(uri, storage_options=store.endpoint.delta_rs_options()).to_pyarrow_table(
     columns=["table_name", "batch_id"]).to_pylist()
-print(json.dumps(rows))
+print(json.dumps(rows), flush=True)
+# delta-rs's runtime can abort while the interpreter tears down ("terminate called without
+# an active exception", the drill's ledger read on the bed): the answer is out, leave now.
+os._exit(0)
 """
 
 
