@@ -310,6 +310,17 @@ def test_06_pipeline_runs_through_the_operator_and_matches_the_oracle(the_bed: B
     the_bed.facts["gold_counts"] = counts
 
 
+ANSWER = "ANSWER "
+
+
+def answer(output: str) -> Any:
+    """What a script run in the bed printed after ``ANSWER`` (stderr follows stdout in the
+    output, so its last line may be a library's warning)."""
+    lines = [line for line in output.splitlines() if line.startswith(ANSWER)]
+    assert lines, f"the script printed no answer:\n{output[-3000:]}"
+    return json.loads(lines[-1].removeprefix(ANSWER))
+
+
 ORACLE = """
 import os, sys, tempfile
 from pathlib import Path
@@ -384,7 +395,7 @@ store = ObjectStore(S3Endpoint(url, os.environ["ORACLE_ACCESS_KEY"],
 uri = CATALOG.system_table_uri(CATALOG.audit_table(Layer(sys.argv[2]))).replace("s3a://", "s3://")
 rows = DeltaTable(uri, storage_options=store.endpoint.delta_rs_options()).to_pyarrow_table(
     columns=["table_name", "batch_id"]).to_pylist()
-print(json.dumps(rows), flush=True)
+print("ANSWER " + json.dumps(rows), flush=True)
 # delta-rs's runtime can abort while the interpreter tears down ("terminate called without
 # an active exception", the drill's ledger read on the bed): the answer is out, leave now.
 os._exit(0)
@@ -394,7 +405,7 @@ os._exit(0)
 def ledger_rows(the: Bed, layer: str) -> list[tuple[str, int]]:
     """(table, batch) of every row of a layer's audit ledger, read with delta-rs."""
     out = run_against_lake(the, LEDGER, layer)
-    return [(r["table_name"], r["batch_id"]) for r in json.loads(out.strip().splitlines()[-1])]
+    return [(r["table_name"], r["batch_id"]) for r in answer(out)]
 
 
 def wait_for_application(the: Bed, name: str, within: float) -> str:
@@ -697,7 +708,7 @@ try:
 except ConnectError as err:
     found["wrong_token"] = err.message
 spark.stop()  # the session's executors go back to the pipeline
-print(json.dumps(found))
+print("ANSWER " + json.dumps(found))
 """
 
 NOTEBOOKS = """
@@ -711,7 +722,7 @@ for path in sorted(Path(sys.argv[1]).glob("*.ipynb")):
     book = nbformat.read(path, as_version=4)
     NotebookClient(book, timeout=900, kernel_name="python3").execute()
     done[path.name] = sum(1 for c in book.cells if c.cell_type == "code")
-print(json.dumps(done))
+print("ANSWER " + json.dumps(done))
 """
 
 
@@ -721,7 +732,7 @@ def test_08c_spark_connect_through_the_ingress(the_bed: Bed) -> None:
     from lakehouse_core.paths import REPO_ROOT
 
     out = the_bed.run(sys.executable, "-c", CONNECT, timeout=900)
-    found = json.loads(out.strip().splitlines()[-1])
+    found = answer(out)
     assert found["gold"] == the_bed.facts["gold_counts"]["order_status_summary"], found
     assert found["silver_v1"] > 0 and found["silver_now"] > 0, found
     assert found["silver_write"] == "refused", found
@@ -729,7 +740,7 @@ def test_08c_spark_connect_through_the_ingress(the_bed: Bed) -> None:
     assert found["scratch_rows"] == 1, found
     assert "refused the token" in found["wrong_token"], found
     ran = the_bed.run(sys.executable, "-c", NOTEBOOKS, str(REPO_ROOT / "notebooks"), timeout=3600)
-    notebooks = json.loads(ran.strip().splitlines()[-1])
+    notebooks = answer(ran)
     assert len(notebooks) == 4, notebooks
     the_bed.facts["spark_connect"] = {**found, "notebooks": notebooks}
     the_bed.timeline.mark(
@@ -892,14 +903,14 @@ if sys.argv[3] == "create":
     client.post_json("/api/v3/catalog", {"entityType": "dataset", "type": "VIRTUAL_DATASET",
         "path": ["drill", "statuses"], "sql": sys.argv[4], "sqlContext": ["drill"]})
 found = client.catalog_by_path(["drill", "statuses"])
-print(json.dumps({"sql": found and found.get("sql")}))
+print("ANSWER " + json.dumps({"sql": found and found.get("sql")}))
 """
 
 
 def dremio_view(the: Bed, action: str, sql: str = "") -> Any:
     out = the.run(sys.executable, "-c", DREMIO_VIEW, DREMIO_ADMIN,
                   the.secrets["dremioAdminPassword"], action, sql)  # fmt: skip
-    return json.loads(out.strip().splitlines()[-1])
+    return answer(out)
 
 
 def test_11b_disaster_drill_backup_destroy_up_restore(the_bed: Bed) -> None:
