@@ -78,10 +78,11 @@ class _Files:
         listing = self.fs.listFiles(root, True)
         while listing.hasNext():
             status = listing.next()
-            found[self._key(status.getPath().toString())] = int(status.getLen())
+            found[self.key_of(status.getPath().toString())] = int(status.getLen())
         return found
 
-    def _key(self, uri: str) -> str:
+    def key_of(self, uri: str) -> str:
+        """The object key of a file URI under the bucket."""
         if uri.startswith(self.base):
             return uri[len(self.base) :]
         # file:///x and file:/x name the same file; so do s3a URIs with or without a slash.
@@ -124,7 +125,7 @@ class _Files:
 def _data_keys(spark: SparkSession, files: _Files, prefix: str, version: int) -> list[str]:
     """The data files ``version`` of the table references, as Delta itself reads them."""
     frame = spark.read.format("delta").option("versionAsOf", version).load(files.base + prefix)
-    return sorted(files._key(uri) for uri in frame.inputFiles())
+    return sorted(files.key_of(uri) for uri in frame.inputFiles())
 
 
 def run(

@@ -159,6 +159,28 @@ def one_writer() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def writer_session(app_name: str) -> Iterator[SparkSession]:
+    """A Spark session for a step that writes the lake, under the lake's one-writer rule
+    (``one_writer``); stopped when the step ends."""
+    from lakehouse_jobs.session import build_session
+
+    with one_writer():
+        spark = build_session(app_name)
+        try:
+            yield spark
+        finally:
+            spark.stop()
+
+
+def failed(err: LakehouseError) -> int:
+    """A step's clear error (and its hint) on stderr; the exit code of a failed step."""
+    print(f"error: {err.message}", file=sys.stderr)
+    if err.hint:
+        print(f"hint: {err.hint}", file=sys.stderr)
+    return 1
+
+
 def summary_line(result: BatchResult) -> str:
     return (
         f"{result.layer:6} {result.table_name:26} batch {result.batch_id:>6}: "
@@ -209,22 +231,14 @@ def main_restore(argv: Sequence[str]) -> int:
     args = parse_restore_args(argv)
     catalog = CATALOG.with_bucket(args.bucket)
     from lakehouse_jobs.restore import restore_table
-    from lakehouse_jobs.session import build_session
 
     try:
-        with one_writer():
-            spark = build_session("lakehouse-restore")
-            try:
-                results = restore_table(
-                    spark, catalog, args.table, version=args.version, timestamp=args.timestamp
-                )
-            finally:
-                spark.stop()
+        with writer_session("lakehouse-restore") as spark:
+            results = restore_table(
+                spark, catalog, args.table, version=args.version, timestamp=args.timestamp
+            )
     except LakehouseError as err:
-        print(f"error: {err.message}", file=sys.stderr)
-        if err.hint:
-            print(f"hint: {err.hint}", file=sys.stderr)
-        return 1
+        return failed(err)
     for result in results:
         print(JOB_RESULT_PREFIX + json.dumps(asdict(result), sort_keys=True))
     return 0
@@ -249,20 +263,12 @@ def main_backup(argv: Sequence[str]) -> int:
     args = parse_backup_args(argv)
     catalog = CATALOG.with_bucket(args.bucket)
     from lakehouse_jobs import backup
-    from lakehouse_jobs.session import build_session
 
     try:
-        with one_writer():
-            spark = build_session("lakehouse-backup")
-            try:
-                done = backup.run(spark, catalog, keep=args.keep)
-            finally:
-                spark.stop()
+        with writer_session("lakehouse-backup") as spark:
+            done = backup.run(spark, catalog, keep=args.keep)
     except LakehouseError as err:
-        print(f"error: {err.message}", file=sys.stderr)
-        if err.hint:
-            print(f"hint: {err.hint}", file=sys.stderr)
-        return 1
+        return failed(err)
     print(
         f"backup {done.backup_id} in s3://{args.bucket}/{BACKUPS_PREFIX}: {done.tables} tables, "
         f"{done.files} files, {done.bytes / 2**20:.1f} MiB; copied {done.copied} files "
@@ -288,23 +294,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err.args[0]}", file=sys.stderr)
         return 2
 
-    from lakehouse_jobs.session import build_session
-
     try:
-        with one_writer():
-            spark = build_session(f"lakehouse-{args.layer}")
-            try:
-                if args.layer == MAINTENANCE_STEP:
-                    results = run_maintenance(spark, catalog, args.datasets, args.retain_hours)
-                else:
-                    results = run_layers(spark, catalog, args.layer, args.datasets, report=True)
-            finally:
-                spark.stop()
+        with writer_session(f"lakehouse-{args.layer}") as spark:
+            if args.layer == MAINTENANCE_STEP:
+                results = run_maintenance(spark, catalog, args.datasets, args.retain_hours)
+            else:
+                results = run_layers(spark, catalog, args.layer, args.datasets, report=True)
     except LakehouseError as err:
-        print(f"error: {err.message}", file=sys.stderr)
-        if err.hint:
-            print(f"hint: {err.hint}", file=sys.stderr)
-        return 1
+        return failed(err)
     for result in results:
         print(summary_line(result))
         print(JOB_RESULT_PREFIX + json.dumps(asdict(result), sort_keys=True))

@@ -408,6 +408,21 @@ def ledger_rows(the: Bed, layer: str) -> list[tuple[str, int]]:
     return [(r["table_name"], r["batch_id"]) for r in answer(out)]
 
 
+def apply_and_watch(the: Bed, manifest: Path, name: str) -> tuple[str, str, LeaseWatch, str]:
+    """kubectl apply one application and wait for its end, watching the pipeline's Lease:
+    its final state, its driver pod, the Lease's holders seen, the driver's log."""
+    with LeaseWatch(the, JOBS) as lease:
+        the.kubectl("apply", "-f", str(manifest))
+        state = wait_for_application(the, name, 1200)
+        driver = the.kubectl(
+            "-n", JOBS, "get", "sparkapplication", name,
+            "-o", "jsonpath={.status.driverInfo.podName}",
+        )  # fmt: skip
+        log = the.kubectl("-n", JOBS, "logs", driver, check=False)
+        time.sleep(3)  # one more sample after the driver's release
+    return state, driver, lease, log
+
+
 def wait_for_application(the: Bed, name: str, within: float) -> str:
     deadline, state = time.monotonic() + within, ""
     while time.monotonic() < deadline and state not in ("COMPLETED", "FAILED"):
@@ -428,14 +443,7 @@ def test_07_kubectl_apply_runs_the_pipeline_application(the_bed: Bed) -> None:
     assert job_image_ref() in manifest.read_text(), "stale manifests: run `make manifests`"
     if the_bed.tls:  # the stack's own: its jobs reach MinIO over TLS
         assert "https://minio." in manifest.read_text()
-    with LeaseWatch(the_bed, JOBS) as lease:
-        the_bed.kubectl("apply", "-f", str(manifest))
-        state = wait_for_application(the_bed, "lakehouse-pipeline", 1200)
-        driver = the_bed.kubectl(
-            "-n", JOBS, "get", "sparkapplication", "lakehouse-pipeline",
-            "-o", "jsonpath={.status.driverInfo.podName}",
-        )  # fmt: skip
-        time.sleep(3)  # one more sample after the driver's release
+    state, driver, lease, _ = apply_and_watch(the_bed, manifest, "lakehouse-pipeline")
     assert state == "COMPLETED"
     the_bed.timeline.mark("kubectl apply -f spark-apps/manifests/: COMPLETED")
     the_bed.kubectl("-n", JOBS, "delete", "sparkapplication", "lakehouse-pipeline")
@@ -753,15 +761,7 @@ def _backup_in_cluster(the: Bed) -> dict[str, Any]:
     from lakehouse_core.names import BACKUP_RESULT_PREFIX
 
     manifest = the.manifests() / "backup" / "lakehouse-backup.yaml"
-    with LeaseWatch(the, JOBS) as lease:
-        the.kubectl("apply", "-f", str(manifest))
-        state = wait_for_application(the, "lakehouse-backup", 1200)
-        driver = the.kubectl(
-            "-n", JOBS, "get", "sparkapplication", "lakehouse-backup",
-            "-o", "jsonpath={.status.driverInfo.podName}",
-        )  # fmt: skip
-        log = the.kubectl("-n", JOBS, "logs", driver, check=False)
-        time.sleep(3)
+    state, driver, lease, log = apply_and_watch(the, manifest, "lakehouse-backup")
     the.kubectl("-n", JOBS, "delete", "sparkapplication", "lakehouse-backup")
     assert state == "COMPLETED", log[-3000:]
     # It ran as a writer: it held the pipeline's Lease, so no run committed meanwhile.

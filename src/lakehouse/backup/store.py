@@ -134,14 +134,10 @@ class S3Store:
             self.client: Any = boto3.client(
                 "s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None
             )
-        else:
-            self.client = boto3.client(
-                "s3",
-                endpoint_url=endpoint.url,
-                aws_access_key_id=endpoint.access_key,
-                aws_secret_access_key=endpoint.secret_key,
-                region_name=endpoint.region,
-            )
+        else:  # the lake's own endpoint: the lake's own client (path-style, its retries)
+            from lakehouse.s3 import ObjectStore
+
+            self.client = ObjectStore(endpoint, bucket).client
 
     def _key(self, name: str) -> str:
         return f"{self.prefix}/{name}" if self.prefix else name
