@@ -109,3 +109,42 @@ def test_the_layer_list_lives_in_one_place() -> None:
     with pytest.raises(ValueError, match="unknown layer 'platinum'"):
         layers_for("platinum")
     assert parse_args(["gold"]).layer == "gold"
+
+
+def test_lookups_that_fail_name_what_there_is() -> None:
+    """The whole message, so that a changed or dropped part of it is seen."""
+    with pytest.raises(ValueError) as layer:
+        layers_for("platinum")
+    assert str(layer.value) == "unknown layer 'platinum'; use one of bronze, silver, gold, all"
+    with pytest.raises(ValueError) as batch:
+        parse_batch_dir("batch=x/")
+    assert str(batch.value) == (
+        "landing directory 'batch=x/' is not a batch: name batch directories "
+        "'batch=<number>', for example 'batch=000001'"
+    )
+    orders = CATALOG.dataset("orders")
+    assert orders.column("o_orderkey").name == "o_orderkey"
+    with pytest.raises(KeyError) as column:
+        orders.column("o_nope")
+    assert column.value.args[0] == "dataset 'orders' has no column 'o_nope'"
+    with pytest.raises(KeyError) as dataset:
+        CATALOG.dataset("nope")
+    known = ", ".join(d.name for d in CATALOG.datasets)
+    assert dataset.value.args[0] == f"unknown dataset 'nope'; the catalog has: {known}"
+
+
+def test_a_lake_on_a_filesystem_keeps_the_same_keys_under_its_root() -> None:
+    lake = CATALOG.with_bucket("lake")
+    local = lake.on_filesystem("file:/tmp/lake/")
+    assert lake.uri("landing/x") == "s3a://lake/landing/x"
+    assert local.uri("landing/x") == "file:/tmp/lake/landing/x"
+    assert local.table_uri(Layer.GOLD, "t") == "file:/tmp/lake/deltalake/gold/t"
+
+
+def test_an_unknown_gold_table_lists_the_declared_ones() -> None:
+    from lakehouse_core.gold import GOLD_NAMES, gold_table
+
+    assert gold_table(GOLD_NAMES[0]).name == GOLD_NAMES[0]
+    with pytest.raises(KeyError) as unknown:
+        gold_table("nope")
+    assert unknown.value.args[0] == f"unknown gold table 'nope'; declared: {', '.join(GOLD_NAMES)}"

@@ -80,3 +80,90 @@ def test_memory_split_keeps_both_pools_positive() -> None:
     assert small.heap_mib == 2048 and small.direct_mib == 4096 - 512 - 2048
     big = dremio_memory(16384, coordinator=True)
     assert big.heap_mib + big.direct_mib < 16384 and big.direct_mib >= 2048
+
+
+class Asked:
+    """A ``locate`` that numbers the places it is asked about, as a file's lines would."""
+
+    def __init__(self) -> None:
+        self.paths: list[tuple[str | int, ...]] = []
+
+    def __call__(self, path: tuple[str | int, ...]) -> str:
+        self.paths.append(path)
+        return f"Pulumi.dev.yaml:{len(self.paths)}: "
+
+
+EXACT_MESSAGES = [  # (config, the whole message, the file paths asked for, in order)
+    (
+        {"environment": "prod", "objectStore": {"allowRootDrives": True},
+         "ingress": {"tls": {"enabled": True, "secretName": "tls"}}},
+        "Pulumi.dev.yaml:1: lakehouse:objectStore: objectStore.allowRootDrives is for kind "
+        "only; remove it in prod",
+        [("lakehouse:objectStore", "allowRootDrives")],
+    ),
+    (
+        {"environment": "dev", "objectStore": {"replicas": 3}},
+        "Pulumi.dev.yaml:1: lakehouse:objectStore: objectStore.replicas is 3: distributed "
+        "MinIO needs at least 4 pods; set objectStore.replicas to 4 or more",
+        [("lakehouse:objectStore", "replicas")],
+    ),
+    (
+        {"environment": "dev", "dremio": {"executer": 2}},
+        "Pulumi.dev.yaml:1: lakehouse:dremio.executer: unknown key (check its spelling "
+        "against docs/configuration.md)",
+        [("lakehouse:dremio", "executer")],
+    ),
+    (
+        {"environment": "dev", "images": {"pullPolicy": "X"}, "bucket": "Lake_House"},
+        "invalid stack configuration (2 problems):\n"
+        "  Pulumi.dev.yaml:1: lakehouse:bucket: bucket 'Lake_House' is not a valid S3 bucket "
+        "name (3-63 lower-case characters)\n"
+        "  Pulumi.dev.yaml:2: lakehouse:images.pullPolicy: Input should be 'IfNotPresent', "
+        "'Always' or 'Never'",
+        [("lakehouse:bucket",), ("lakehouse:images", "pullPolicy")],
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("raw", "message", "paths"), EXACT_MESSAGES)
+def test_each_problem_is_one_line_pointing_at_its_own_place_in_the_file(
+    raw: dict[str, Any], message: str, paths: list[tuple[str | int, ...]]
+) -> None:
+    """The whole text, not a fragment: the key, the rule's words and where the file says it."""
+    asked = Asked()
+    with pytest.raises(ConfigError) as refused:
+        config.parse(raw, asked)
+    assert str(refused.value) == message
+    assert asked.paths == paths
+
+
+def test_without_a_file_a_problem_has_no_place_prefix() -> None:
+    with pytest.raises(ConfigError) as refused:
+        config.parse({"environment": "dev", "bucket": "Lake_House"})
+    assert str(refused.value) == (
+        "lakehouse:bucket: bucket 'Lake_House' is not a valid S3 bucket name "
+        "(3-63 lower-case characters)"
+    )
+
+
+def test_keys_of_no_known_section_or_namespace_are_listed_together() -> None:
+    asked = Asked()
+    with pytest.raises(ConfigError) as refused:
+        config.parse_config({"lakehouse:dremo": 1, "aws:region": 2, "kubernetes:context": "x"},
+                            asked)  # fmt: skip
+    lines = str(refused.value).split("\n")
+    assert lines[0] == "invalid stack configuration (2 problems):"
+    assert lines[1].startswith("  Pulumi.dev.yaml:1: lakehouse:dremo: unknown config key; "
+                               "known keys are lakehouse:environment, ")  # fmt: skip
+    assert lines[2] == ("  Pulumi.dev.yaml:2: aws:region: unknown config key (stack settings "
+                        "are written lakehouse:<key>; providers' as kubernetes:<key>)")  # fmt: skip
+    assert asked.paths == [("lakehouse:dremo",), ("aws:region",)]
+
+
+def test_a_valid_stack_is_read_with_the_same_values_it_was_given() -> None:
+    """The allowed case beside the refusals: nothing is altered on the way in."""
+    stack = config.parse_config(
+        {"lakehouse:environment": "dev", "lakehouse:bucket": "my-lake",
+         "lakehouse:objectStore": '{"replicas": 6}', "kubernetes:context": "kind-x"}
+    )  # fmt: skip
+    assert (stack.environment, stack.bucket, stack.object_store.replicas) == ("dev", "my-lake", 6)

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from lakehouse.cli.app import app
+from lakehouse_core import stack_file
 from lakehouse_core.paths import REPO_ROOT
 from lakehouse_core.stack_config import ConfigError
 from lakehouse_core.stack_file import read
@@ -267,3 +268,27 @@ def test_monitors_without_the_prometheus_operator_stop_up_before_pulumi(
             "lakehouse:observability.prometheusOperator is on",
             "no podmonitors.monitoring.coreos.com",
         )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("config:\n  - a\n", "f.yaml:1: config must be a mapping of keys to values, not a list"),
+        ("config: 3\n", "f.yaml:1: config must be a mapping of keys to values, not a int"),
+        ("- config\n", "f.yaml:1: the file must be a mapping with a config: key, not a list"),
+        ("just text\n", "f.yaml:1: the file must be a mapping with a config: key, not a str"),
+    ],
+)
+def test_a_file_of_the_wrong_shape_says_what_it_found(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        stack_file.read(text, "f.yaml")
+    assert str(refused.value).split("\n")[0] == message
+
+
+def test_a_problem_points_at_the_deepest_line_the_file_has() -> None:
+    found = stack_file.read(
+        "config:\n  lakehouse:environment: dev\n  lakehouse:dremio:\n    executors: 1\n", "f.yaml"
+    )
+    assert found.locate(("lakehouse:dremio", "executors")) == "f.yaml:4: "
+    assert found.locate(("lakehouse:dremio", "executorMemoryMib")) == "f.yaml:3: "
+    assert found.locate(("lakehouse:bucket",)) == "f.yaml: "
