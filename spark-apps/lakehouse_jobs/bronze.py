@@ -93,7 +93,9 @@ def ingest_dataset(
     results = []
     for batch_id in todo:
         files = landing.list_files(spark, landed[batch_id])
-        raw = landing.read_batch(spark, dataset, files)
+        # Each file's header, and whether its lines can be parsed one by one (a split read).
+        with profile.phase(spark, "bronze", dataset.name, "read landing"):
+            raw = landing.read_batch(spark, dataset, files)
         result = BatchResult(Layer.BRONZE.value, dataset.name, batch_id, files=len(files))
         if raw is None:
             result.note = "no non-empty files"

@@ -31,6 +31,19 @@ from lakehouse_core.catalog import (
 
 log = logging.getLogger(__name__)
 
+# A CSV file at least this large is checked for whether it can be parsed line by line,
+# which Spark splits across tasks; a smaller one is parsed whole (RFC 4180, one task), as a
+# split would gain less than the check costs. A Spark setting (the tests set 0, so every
+# file takes the check and whichever path it allows).
+SPLIT_CHECK_MIN_BYTES_CONF = "spark.lakehouse.bronze.splitCheckMinBytes"
+DEFAULT_SPLIT_CHECK_MIN_BYTES = 16 * 2**20
+# One CSV field as a line may hold it whole: quoted from its first character to its last
+# with inner quotes doubled (RFC 4180), or unquoted (no quote anywhere in it). The quoted
+# form is tried first, so each field has one reading and the possessive quantifiers (a
+# long line matched in one pass, never backtracking) cannot stop at a wrong one.
+_FIELD = r'(?:"(?:[^"]|"")*+"|[^",]*+)'
+WHOLE_RECORD_LINE = rf"^{_FIELD}(?:,{_FIELD})*+$"
+
 
 @dataclass(frozen=True)
 class LandingFile:
@@ -89,17 +102,22 @@ def list_files(spark: SparkSession, batch_uri: str) -> list[LandingFile]:
     return sorted(files, key=lambda f: f.uri)
 
 
-def _open(spark: SparkSession, uri: str) -> Any:
-    """An input stream of the file's content, decompressed by the codec its name implies
-    (``.gz``, ``.bz2``, ``.deflate``, ``.zst``, ...): the codecs Spark itself reads with."""
+def _codec(spark: SparkSession, path: Any) -> Any:
+    """The codec a file's name implies (``.gz``, ``.bz2``, ``.deflate``, ``.zst``, ...), the
+    codecs Spark itself reads with; None for a plain file."""
     jvm = spark.sparkContext._jvm
     assert jvm is not None
-    fs, path = _hadoop_fs(spark, uri)
-    stream = fs.open(path)
     factory = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(
         spark.sparkContext._jsc.hadoopConfiguration()
     )
-    codec = factory.getCodec(path)
+    return factory.getCodec(path)
+
+
+def _open(spark: SparkSession, uri: str) -> Any:
+    """An input stream of the file's content, decompressed by its codec."""
+    fs, path = _hadoop_fs(spark, uri)
+    stream = fs.open(path)
+    codec = _codec(spark, path)
     return codec.createInputStream(stream) if codec is not None else stream
 
 
@@ -156,12 +174,36 @@ def _drift_columns(dataset: Dataset, present: list[str]) -> tuple[Column, Column
     return extra_col, missing_col
 
 
+def line_wise(spark: SparkSession, file: LandingFile, separator: str) -> bool:
+    """Whether every line of the file is a whole record, so that parsing it line by line
+    (which Spark splits across tasks) reads exactly the records RFC 4180 parsing reads.
+
+    A quoted field may hold a line break; a line without a quote cannot be inside one, and
+    a line with quotes is safe when it is a sequence of whole fields (``WHOLE_RECORD_LINE``).
+    Every line starts outside quotes then, so no record spans two lines. One splittable
+    pass over the text, stopped by the first line that is not whole; compressed and small
+    files are not checked (they are one task either way, or not worth it).
+    """
+    least = spark.conf.get(SPLIT_CHECK_MIN_BYTES_CONF, None)
+    if file.size < int(least if least is not None else DEFAULT_SPLIT_CHECK_MIN_BYTES):
+        return False
+    if _codec(spark, _hadoop_fs(spark, file.uri)[1]) is not None:
+        return False
+    lines = spark.read.option("lineSep", separator).text(file.uri)
+    doubtful = F.col("value").contains('"') & ~F.col("value").rlike(WHOLE_RECORD_LINE)
+    return lines.where(doubtful).isEmpty()
+
+
 def _read_csv_file(spark: SparkSession, dataset: Dataset, file: LandingFile) -> DataFrame:
     """One CSV file as RFC 4180 says: quoted fields may hold the delimiter, doubled quotes and
-    line breaks, kept exactly as written. Records are split at the file's own line separator
-    (multiLine parsing: a file is one task, the price of never splitting a quoted field). A
-    record with too few or too many fields is flagged by Spark in ``_corrupt_record``."""
+    line breaks, kept exactly as written. Records are split at the file's own line separator:
+    line by line where every line is a whole record (``line_wise``: Spark splits the file
+    across tasks), else with multiLine parsing (a file is one task, the price of never
+    splitting a quoted field). A record with too few or too many fields is flagged by Spark
+    in ``_corrupt_record``."""
     header, separator = first_line(spark, file.uri)
+    whole_lines = line_wise(spark, file, separator)
+    log.info("%s: parsed %s", file.uri, "line by line" if whole_lines else "whole (RFC 4180)")
     names = _header_names(header)
     schema = StructType(
         [StructField(n, StringType(), True) for n in names]
@@ -173,7 +215,7 @@ def _read_csv_file(spark: SparkSession, dataset: Dataset, file: LandingFile) -> 
         .option("enforceSchema", True)
         .option("mode", "PERMISSIVE")
         .option("columnNameOfCorruptRecord", CORRUPT_RECORD_COLUMN)
-        .option("multiLine", True)
+        .option("multiLine", not whole_lines)
         .option("lineSep", separator)
         .option("quote", '"')
         .option("escape", '"')

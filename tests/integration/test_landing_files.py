@@ -23,7 +23,19 @@ from hypothesis import strategies as st
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse_core.catalog import SOURCE_FILE_COLUMN, LakeCatalog, Layer
+from lakehouse_core.catalog import (
+    CATALOG,
+    CORRUPT_RECORD_COLUMN,
+    SOURCE_FILE_COLUMN,
+    LakeCatalog,
+    Layer,
+)
+from lakehouse_jobs.landing import (
+    SPLIT_CHECK_MIN_BYTES_CONF,
+    LandingFile,
+    line_wise,
+    read_batch,
+)
 from lakehouse_jobs.main import run_layers
 
 pytestmark = pytest.mark.integration
@@ -200,8 +212,6 @@ def test_any_text_round_trips_through_csv(
     quote_all: bool,
     compressed: bool,
 ) -> None:
-    from lakehouse_core.catalog import CATALOG
-
     lake = CATALOG.on_filesystem(f"file:{tmp_path_factory.mktemp('lake')}")
     rows = [[str(i), name, comment] for i, (name, comment) in enumerate(values, start=1)]
     name = "region.csv.gz" if compressed else "region.csv"
@@ -244,8 +254,6 @@ def test_any_text_and_number_round_trips_through_json_lines(
     values: list[tuple[str, tuple[str, str]]],
     newline: str,
 ) -> None:
-    from lakehouse_core.catalog import CATALOG
-
     lake = CATALOG.on_filesystem(f"file:{tmp_path_factory.mktemp('lake')}")
     lines = [
         f'{{"id": {i}, "name": {json.dumps(name, ensure_ascii=False)}, "location": {written}, '
@@ -268,3 +276,58 @@ def test_an_empty_landing_file_is_skipped(spark: SparkSession, disk_lake: LakeCa
     assert (bronze.files, bronze.rows_in) == (2, 1)
     frame = spark.read.format("delta").load(disk_lake.table_uri(Layer.BRONZE, "region"))
     assert frame.where(F.col("r_comment").isNull()).count() == 1
+
+
+def landing_file(folder: Path, name: str, text: str) -> LandingFile:
+    path = folder / name
+    path.write_bytes(text.encode("utf-8"))
+    return LandingFile(f"file:{path}", path.stat().st_size)
+
+
+@pytest.mark.parametrize(
+    ("lines", "whole"),
+    [
+        (["1,a,x", "2,b,y"], True),  # no quote at all
+        (['1,"comma, inside","a ""quoted"" word"', '2,"",""""'], True),  # whole quoted fields
+        (['1,"line', 'break",x'], False),  # a quoted line break: a record spans two lines
+        (['1,a"b,"c', 'd",x'], False),  # a stray quote: the lines say nothing for certain
+        (['1,"closed"then,x'], False),  # text after a closing quote: not RFC 4180
+    ],
+)
+def test_only_files_whose_every_line_is_a_whole_record_are_parsed_line_by_line(
+    spark: SparkSession, tmp_path: Path, lines: list[str], whole: bool
+) -> None:
+    text = "\n".join(["r_regionkey,r_name,r_comment", *lines]) + "\n"
+    assert line_wise(spark, landing_file(tmp_path, "f.csv", text), "\n") is whole
+    crlf = landing_file(tmp_path, "crlf.csv", text.replace("\n", "\r\n"))
+    assert line_wise(spark, crlf, "\r\n") is whole
+
+
+def test_a_file_parsed_line_by_line_in_many_tasks_reads_what_rfc4180_reads(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """Split into many tasks (a small maxPartitionBytes), the line-wise path reads the same
+    records, value for value, as the whole-file path and as Python's csv module."""
+    rows = [[str(i), f"name, {i}", f'say "{i}"' if i % 3 else f"plain {i}"] for i in range(1, 2001)]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows([REGION_HEADER, *rows])
+    file = landing_file(tmp_path, "many.csv", out.getvalue())
+    region = CATALOG.dataset("region")
+
+    def read(whole_lines: bool) -> tuple[int, list[tuple[str, ...]]]:
+        least = "0" if whole_lines else str(2**62)
+        spark.conf.set(SPLIT_CHECK_MIN_BYTES_CONF, least)
+        spark.conf.set("spark.sql.files.maxPartitionBytes", "8192")
+        try:
+            frame = read_batch(spark, region, [file])
+            assert frame is not None
+            found = frame.select(*REGION_HEADER, CORRUPT_RECORD_COLUMN).collect()
+            return frame.rdd.getNumPartitions(), sorted(tuple(r) for r in found)
+        finally:
+            spark.conf.set(SPLIT_CHECK_MIN_BYTES_CONF, "0")
+            spark.conf.unset("spark.sql.files.maxPartitionBytes")
+
+    tasks, line_by_line = read(whole_lines=True)
+    one, whole_file = read(whole_lines=False)
+    assert one == 1 and tasks > 4, (tasks, one)
+    assert line_by_line == whole_file == sorted((*r, None) for r in rows)
