@@ -1,5 +1,10 @@
 """The notebooks (notebooks/), executed headless against a local lake the pipeline wrote,
-as `lakehouse notebook --local` runs them: every cell must run."""
+as `lakehouse notebook --local` runs them: every cell must run.
+
+They run one after the other in one kernel, its namespace emptied (``%reset -f``) before
+each, so that they share one Spark JVM (its start is most of a small notebook's time) but
+no variable: a notebook that leaned on another's names would fail here as it would alone.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 from lakehouse_core.paths import REPO_ROOT
@@ -51,16 +57,23 @@ def test_there_are_notebooks_and_none_holds_outputs() -> None:
         assert all(not c.get("outputs") for c in book.cells if c.cell_type == "code"), path.name
 
 
+@pytest.fixture(scope="module")
+def kernel(local_lake: dict[str, str]) -> Iterator[KernelManager]:
+    """One Python kernel for the notebooks, started as `lakehouse notebook --local` would."""
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel(env={**local_lake, "LAKEHOUSE_SESSION": "local"},
+                         cwd=str(REPO_ROOT / "notebooks"))  # fmt: skip
+    try:
+        yield manager
+    finally:
+        manager.shutdown_kernel(now=True)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_the_notebook_runs_against_the_local_lake(
-    path: Path, local_lake: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for key in ("LAKEHOUSE_LOCAL_DIR",):
-        monkeypatch.setenv(key, local_lake[key])
-    monkeypatch.setenv("LAKEHOUSE_SESSION", "local")
+def test_the_notebook_runs_against_the_local_lake(path: Path, kernel: KernelManager) -> None:
     book = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
-    NotebookClient(book, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()  # fmt: skip
+    book.cells.insert(0, nbformat.v4.new_code_cell("%reset -f"))  # type: ignore[no-untyped-call]
+    NotebookClient(book, km=kernel, timeout=600).execute()
     outputs = [o for c in book.cells if c.cell_type == "code" for o in c.get("outputs", [])]
-    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert not [o for o in outputs if o.get("output_type") == "error"], outputs
     assert any(o.get("output_type") == "execute_result" for o in outputs)
