@@ -180,3 +180,25 @@ def test_a_disk_the_kubelet_would_call_full_stops_the_bed_before_it_starts(
     )
     monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage(total, 0, 16 * 2**30))
     bed.check_free_disk(tmp_path)  # 16 GiB: 5 for the kubelet's floor, 10 for the run
+
+
+def test_the_beds_processes_are_found_in_its_cgroups_even_as_pods_come_and_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every process of every cgroup below the bed's parent, in every hierarchy; a pod's
+    cgroup removed while the walk runs (here: a procs file that cannot be read, a parent
+    that is not there) is skipped, not fatal (the memory sampler died of it once)."""
+    from lakehouse_bed import node
+
+    memory, cpu, gone = tmp_path / "memory", tmp_path / "cpu", tmp_path / "pids"
+    for folder, pids in [
+        (memory / L.CGROUP_PARENT / "kubepods" / "pod1", "11\n12\n"),
+        (memory / L.CGROUP_PARENT, "7\n"),
+        (cpu / L.CGROUP_PARENT, "7\n13\n"),
+    ]:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "cgroup.procs").write_text(pids)
+    (memory / L.CGROUP_PARENT / "kubepods" / "cgroup.procs").mkdir()  # unreadable as a file
+    gone.mkdir()
+    monkeypatch.setattr(node, "_hierarchies", lambda: [memory, cpu, gone])
+    assert node.cgroup_pids() == [7, 11, 12, 13]

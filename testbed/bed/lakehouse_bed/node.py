@@ -375,12 +375,17 @@ def make_cgroups() -> None:
 
 
 def cgroup_pids() -> list[int]:
+    """Every process in the bed's cgroups. Pods' cgroups come and go while this walks: a
+    folder or file that vanished on the way is skipped (its processes went with it)."""
     pids: set[int] = set()
     for hierarchy in _hierarchies():
-        parent = hierarchy / L.CGROUP_PARENT
-        if parent.is_dir():
-            for procs in parent.rglob("cgroup.procs"):
-                pids |= {int(p) for p in procs.read_text().split()}
+        for folder, _subfolders, files in os.walk(hierarchy / L.CGROUP_PARENT):
+            if "cgroup.procs" not in files:
+                continue
+            try:
+                pids |= {int(p) for p in (Path(folder) / "cgroup.procs").read_text().split()}
+            except OSError:
+                continue
     return sorted(pids)
 
 
