@@ -4,7 +4,8 @@
 fixture builds what is missing (cached), creates the node, and deletes it at the end; every
 command a user would run runs *inside* the bed (its network namespace, its /etc/hosts),
 through the project's own CLI. A timeline and the peak memory of everything the bed runs
-are printed at the end and written to bench/cluster-test.json.
+are printed at the end and written to bench/cluster-test.json (cluster-test-tls.json with
+TLS, cluster-test-upgrade.json for the upgrade step).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import os
 import secrets
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -32,7 +34,13 @@ from lakehouse_core.paths import REPO_ROOT
 # `make cluster-test-tls`: the same journey with TLS inside the cluster (MinIO over TLS,
 # every consumer trusting the stack's own CA), as prod deploys it.
 TLS = os.environ.get("LAKEHOUSE_BED_TLS") == "1"
-RESULTS = REPO_ROOT / "bench" / ("cluster-test-tls.json" if TLS else "cluster-test.json")
+
+
+def results_file(config: pytest.Config) -> Path:
+    """Each suite's own report: the journey (plain or TLS) and the upgrade step, so that
+    one does not overwrite another's."""
+    suite = "cluster-test-upgrade" if "upgrade" in str(config.option.markexpr) else "cluster-test"
+    return REPO_ROOT / "bench" / f"{suite}{'-tls' if TLS else ''}.json"
 
 
 def password(prefix: str = "") -> str:
@@ -150,7 +158,9 @@ def stale_manifests() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def the_bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
+def the_bed(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Bed]:
     if os.geteuid() != 0:
         pytest.fail("the local cluster needs root (namespaces, mounts, cgroups)")
     charts = bed.charts_dir()  # a clear error when the pinned charts are not at hand
@@ -222,7 +232,7 @@ def the_bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
             left += processes_in_net_namespace(inode)
         the.facts["processes stopped by delete"] = len(stopped)
         the.facts["processes watched independently (namespace, cgroups)"] = len(started)
-        report(the, sampler.peak_mib, left)
+        report(the, sampler.peak_mib, left, results_file(request.config))
         assert started, "found no process of the bed before delete: the watch itself is broken"
         assert not left, f"processes left after delete: {left}"
         assert not netns.exists(), "the namespace outlived delete"
@@ -255,15 +265,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return result
 
 
-def report(the: Bed, peak_mib: float, left: list[str]) -> None:
+def report(the: Bed, peak_mib: float, left: list[str], results: Path) -> None:
     print("\ntimeline (from cached binaries):")
     for what, seconds in the.timeline.marks:
         print(f"  {seconds:7.1f}s  {what}")
     print(f"peak memory of the bed: {peak_mib / 1024:.2f} GiB")
-    RESULTS.write_text(
+    commit = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True, check=False).stdout.strip()  # fmt: skip
+    results.write_text(
         json.dumps(
             {
                 "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "commit": commit,
                 "timeline_seconds": dict(the.timeline.marks),
                 "peak_memory_mib": round(peak_mib),
                 "facts": the.facts,
