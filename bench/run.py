@@ -322,6 +322,11 @@ def bench_scale(scale: float, cores: int, driver_memory: str) -> dict[str, Any]:
         ) and all(peer["silver_rows"].get(name) is not None for name in spark_counts_after_change)
     return {
         "scale_factor": scale,
+        # Per scale: `--add` keeps scales measured by other runs, at other commits.
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip(),
         "landing_generation_seconds": gen_seconds,
         "change_batches": {str(k): v for k, v in report.change_counts.items()},
         "fixed_changed_orders": FIXED_CHANGED_ORDERS,

@@ -28,6 +28,9 @@ RESULTS = REPO_ROOT / "bench" / "mutation.json"
 # Declarations, not logic: a changed version string or name is caught by the manifest and
 # cluster tests against real objects, not by a unit test of its spelling.
 NOT_MUTATED = ["lakehouse_core/versions.py", "lakehouse_core/names.py"]
+# Mutants run in processes forked from a server that imported the tests but ran none: the
+# tests that render a stack run Pulumi's gRPC engine, which is not fork-safe, and a worker
+# forked from a process that had run them waited on a dead channel until the timeout.
 # The unit tests, and the two manifest tests that compare the SparkApplications the core
 # builds with the checked-in kubectl manifests (dev) and with a prod stack's (TLS): the
 # builders are declarations of whole objects, and a whole-object comparison is their test.
@@ -43,6 +46,7 @@ source_paths = ["lakehouse_core"]
 pytest_add_cli_args_test_selection = {json.dumps(TESTS)}
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "--timeout=300"]
 do_not_mutate = {json.dumps(NOT_MUTATED)}
+process_isolation = "forkserver"
 """
 
 
