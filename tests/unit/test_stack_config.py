@@ -167,3 +167,80 @@ def test_a_valid_stack_is_read_with_the_same_values_it_was_given() -> None:
          "lakehouse:objectStore": '{"replicas": 6}', "kubernetes:context": "kind-x"}
     )  # fmt: skip
     assert (stack.environment, stack.bucket, stack.object_store.replicas) == ("dev", "my-lake", 6)
+
+
+@pytest.mark.parametrize(
+    ("container_mib", "coordinator", "heap", "direct"),
+    [  # worked out by hand from the rules in dremio_memory's docstring
+        (4096, False, 2048, 1536),  # reserve 512 (5 % is 204): usable 3584
+        (8192, False, 4096, 3584),  # reserve 512 (5 % is 409): usable 7680 >= 6144
+        (40000, False, 8192, 29808),  # reserve 2000: usable 38000 >= 32768
+        (65536, False, 8192, 51344),  # reserve 6000 from 64000 MiB: usable 59536
+        (8192, True, 5632, 2048),  # usable 7680: heap 7680 - 2048
+        (20480, True, 16384, 3072),  # reserve 1024: usable 19456 >= 18432
+        (64000, True, 16384, 41616),  # reserve 6000 at exactly 64000
+    ],
+)
+def test_dremio_memory_is_split_by_the_documented_rules(
+    container_mib: int, coordinator: bool, heap: int, direct: int
+) -> None:
+    split = dremio_memory(container_mib, coordinator=coordinator)
+    assert (split.heap_mib, split.direct_mib) == (heap, direct)
+
+
+def test_too_little_dremio_memory_is_refused_with_both_figures() -> None:
+    with pytest.raises(ConfigError) as refused:
+        dremio_memory(3000, coordinator=True)  # reserve 512: usable 2488, heap 440
+    assert str(refused.value).startswith(
+        "3000 MiB leaves heap 440 MiB and direct memory 2048 MiB; give the Dremio node more"
+    )
+    dremio = config.parse({"environment": "dev"}).dremio
+    assert dremio.coordinator_memory() == dremio_memory(dremio.coordinator_memory_mib,
+                                                        coordinator=True)  # fmt: skip
+    assert dremio.executor_memory() == dremio_memory(dremio.executor_memory_mib,
+                                                     coordinator=False)  # fmt: skip
+    assert dremio.coordinator_memory() != dremio.executor_memory()
+
+
+@pytest.mark.parametrize(("drives", "ec"), [(4, 2), (5, 2), (6, 3), (7, 3), (8, 4), (16, 4)])
+def test_parity_is_minios_default_for_the_set_size(drives: int, ec: int) -> None:
+    assert config.parity(drives) == ec
+
+
+def test_resources_limits_default_to_the_requests() -> None:
+    assert config.Resources(cpu="250m", memory="1Gi").as_k8s() == {
+        "requests": {"cpu": "250m", "memory": "1Gi"},
+        "limits": {"cpu": "250m", "memory": "1Gi"},
+    }
+    assert config.Resources(cpu="1", memory="1Gi", cpu_limit="2", memory_limit="2Gi").as_k8s() == {
+        "requests": {"cpu": "1", "memory": "1Gi"},
+        "limits": {"cpu": "2", "memory": "2Gi"},
+    }
+
+
+def test_an_image_is_the_explicit_one_or_the_built_one_under_the_registry() -> None:
+    images = config.ImagesConfig()
+    assert images.resolve(None, "lakehouse/jobs:1") == "lakehouse/jobs:1"
+    assert images.resolve("x/y:2", "lakehouse/jobs:1") == "x/y:2"
+    registry = config.ImagesConfig(registry="registry.example.com/data/")
+    assert (
+        registry.resolve(None, "lakehouse/jobs:1") == "registry.example.com/data/lakehouse/jobs:1"
+    )
+    assert registry.resolve("x/y:2", "lakehouse/jobs:1") == "x/y:2"
+
+
+@pytest.mark.parametrize(
+    "key", ["console", "s3", "dremio", "flight", "spark_history", "spark_ui", "prometheus",
+            "spark_connect"],
+)  # fmt: skip
+def test_any_allowlist_counts_and_none_means_none(key: str) -> None:
+    assert not config.Allowlists().any()
+    assert config.Allowlists(**{key: ["10.0.0.0/8"]}).any()
+
+
+def test_a_ui_without_a_login_is_routed_in_dev_and_in_prod_only_behind_an_allowlist() -> None:
+    dev = config.parse({"environment": "dev"})
+    prod = config.parse({"environment": "prod",
+                         "ingress": {"tls": {"enabled": True, "secretName": "tls"}}})  # fmt: skip
+    assert dev.ui_routed([]) and dev.ui_routed(["10.0.0.0/8"])
+    assert not prod.ui_routed([]) and prod.ui_routed(["10.0.0.0/8"])
