@@ -1,0 +1,70 @@
+"""The SparkApplications' settings come from the stack, every one of them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from lakehouse_core import names
+from lakehouse_core import stack_config as config
+from lakehouse_core.spark_applications import JobSettings, job_settings
+
+# Every value differs from JobSettings' own default, so a setting the function forgot to
+# carry over (and left at its default) shows.
+STACK = {
+    "environment": "prod",
+    "bucket": "other-lake",
+    "ingress": {"tls": {"enabled": True, "secretName": "tls"}},
+    "internalTls": {"enabled": True},
+    "images": {"pullPolicy": "Always"},
+    "observability": {"historyServer": False, "metrics": False, "jsonLogs": True},
+    "spark": {"jobsNamespace": "jobs-x", "serviceAccount": "sa-x", "driverMemory": "3g",
+              "executorInstances": 3, "executorMemory": "5g", "shufflePartitions": 17,
+              "coreRequest": "500m"},
+    "pipeline": {"schedule": "5 * * * *", "scheduleSuspended": False,
+                 "maintenanceSchedule": "1 1 * * *", "retainHours": 200,
+                 "backupSchedule": "2 2 * * *", "backupKeep": 3},
+}  # fmt: skip
+
+
+def test_job_settings_carry_every_setting_of_the_stack() -> None:
+    stack = config.parse(STACK)
+    settings = job_settings(stack, "registry.example.com/jobs:1", managed_by="lakehouse-cli")
+    expected = {
+        "s3_endpoint": stack.addresses.minio_endpoint(),
+        "trust_cluster_ca": True,
+        "event_log": False,
+        "metrics": False,
+        "pushgateway": None,
+        "json_logs": True,
+        "namespace": "jobs-x",
+        "image": "registry.example.com/jobs:1",
+        "image_pull_policy": "Always",
+        "bucket": "other-lake",
+        "service_account": "sa-x",
+        "driver_memory": "3g",
+        "executor_instances": 3,
+        "executor_memory": "5g",
+        "shuffle_partitions": 17,
+        "core_request": "500m",
+        "schedule": "5 * * * *",
+        "schedule_suspended": False,
+        "maintenance_schedule": "1 1 * * *",
+        "retain_hours": 200,
+        "backup_schedule": "2 2 * * *",
+        "backup_keep": 3,
+        "managed_by": "lakehouse-cli",
+    }
+    found = asdict(settings)
+    assert {key: found[key] for key in expected} == expected
+    assert expected["s3_endpoint"].startswith("https://")  # prod's MinIO serves TLS inside
+    defaults = asdict(JobSettings())
+    assert all(defaults[key] != value for key, value in expected.items()), (
+        "a value equals its default"
+    )
+
+
+def test_metrics_on_push_to_the_stacks_pushgateway() -> None:
+    stack = config.parse({"environment": "dev"})
+    settings = job_settings(stack, "jobs:1")
+    assert settings.pushgateway == names.pushgateway_url(stack.addresses)
+    assert settings.managed_by == "pulumi"
