@@ -56,7 +56,7 @@ def test_job_settings_carry_every_setting_of_the_stack() -> None:
     }
     found = asdict(settings)
     assert {key: found[key] for key in expected} == expected
-    assert expected["s3_endpoint"].startswith("https://")  # prod's MinIO serves TLS inside
+    assert str(expected["s3_endpoint"]).startswith("https://")  # prod's MinIO serves TLS inside
     defaults = asdict(JobSettings())
     assert all(defaults[key] != value for key, value in expected.items()), (
         "a value equals its default"
