@@ -67,3 +67,16 @@ def test_retention_keeps_the_newest_and_only_files_they_list() -> None:
     kept = {"b": ["s1", "s2"], "c": ["s2", "s3"]}
     assert layout.unreferenced(["s0", "s1", "s2", "s3", "s4"], kept) == ["s0", "s4"]
     assert layout.unreferenced(["s1"], {}) == ["s1"]
+
+
+def test_the_log_is_found_whatever_order_the_listing_has() -> None:
+    """Another table's keys (or data files) before the log's must not end the search."""
+    assert layout.log_keys(T, list(reversed(KEYS)), 0) == [
+        f"{T}/_delta_log/00000000000000000000.json",
+        f"{T}/_delta_log/_last_checkpoint",
+    ]
+
+
+def test_keeping_one_backup_drops_every_older_one() -> None:
+    ids = ["20261201T020000Z", "20261202T020000Z", "20261203T020000Z"]
+    assert layout.to_drop(ids, 1) == ["20261201T020000Z", "20261202T020000Z"]
