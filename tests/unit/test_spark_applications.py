@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 from lakehouse_core import names
 from lakehouse_core import stack_config as config
-from lakehouse_core.spark_applications import JobSettings, job_settings
+from lakehouse_core.spark_applications import JobSettings, job_settings, spark_application
 
 # Every value differs from JobSettings' own default, so a setting the function forgot to
 # carry over (and left at its default) shows.
@@ -68,3 +68,16 @@ def test_metrics_on_push_to_the_stacks_pushgateway() -> None:
     settings = job_settings(stack, "jobs:1")
     assert settings.pushgateway == names.pushgateway_url(stack.addresses)
     assert settings.managed_by == "pulumi"
+
+
+def test_a_holder_named_by_the_cli_and_json_logs_reach_driver_and_executors() -> None:
+    settings = JobSettings(lease_holder="cli/host-1", json_logs=True, pushgateway=None)
+    spec = spark_application("bronze", settings)["spec"]
+    for pod in (spec["driver"], spec["executor"]):
+        extra = [e for e in pod["env"] if "valueFrom" not in e and e["name"] != "AWS_REGION"]
+        assert extra == [
+            {"name": names.LEASE_HOLDER_ENV, "value": "cli/host-1"},
+            {"name": names.LOG_FORMAT_ENV, "value": "json"},
+        ]
+    plain = spark_application("bronze", JobSettings(pushgateway=None))["spec"]["driver"]["env"]
+    assert [e["name"] for e in plain] == [names.ACCESS_KEY_ENV, names.SECRET_KEY_ENV, "AWS_REGION"]

@@ -244,3 +244,29 @@ def test_a_ui_without_a_login_is_routed_in_dev_and_in_prod_only_behind_an_allowl
                          "ingress": {"tls": {"enabled": True, "secretName": "tls"}}})  # fmt: skip
     assert dev.ui_routed([]) and dev.ui_routed(["10.0.0.0/8"])
     assert not prod.ui_routed([]) and prod.ui_routed(["10.0.0.0/8"])
+
+
+@pytest.mark.parametrize(
+    ("container_mib", "coordinator", "heap", "direct"),
+    [  # each rule's edge, by hand: the usable memory exactly at a threshold
+        (34492, False, 8192, 24576),  # reserve 1724: usable 32768, the largest heap
+        (6656, False, 4096, 2048),  # reserve 512: usable 6144, the middle heap
+        (3584, True, 1024, 2048),  # usable 3072: heap 1024, the least allowed
+        (3584, False, 2048, 1024),  # usable 3072: direct 1024, the least allowed
+    ],
+)
+def test_dremio_memory_at_each_rules_edge(
+    container_mib: int, coordinator: bool, heap: int, direct: int
+) -> None:
+    split = dremio_memory(container_mib, coordinator=coordinator)
+    assert (split.heap_mib, split.direct_mib) == (heap, direct)
+
+
+def test_an_allowlist_takes_a_cidr_with_host_bits_and_refuses_what_is_none() -> None:
+    assert config.Allowlists(console=["192.168.1.20/24"]).console == ["192.168.1.20/24"]
+    with pytest.raises(ValueError) as refused:
+        config.Allowlists(console=["10.0.0.0/8", "nope"])
+    assert (
+        "'nope' is not a CIDR; write an address and a prefix length such as 10.0.0.0/8 or "
+        "192.168.1.20/32"
+    ) in str(refused.value)
