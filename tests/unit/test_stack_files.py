@@ -292,3 +292,45 @@ def test_a_problem_points_at_the_deepest_line_the_file_has() -> None:
     assert found.locate(("lakehouse:dremio", "executors")) == "f.yaml:4: "
     assert found.locate(("lakehouse:dremio", "executorMemoryMib")) == "f.yaml:3: "
     assert found.locate(("lakehouse:bucket",)) == "f.yaml: "
+
+
+YAML_HINT = (
+    "fix the syntax at that line (indentation, a missing ':' or an unclosed quote); "
+    "`python -c 'import yaml,sys; yaml.safe_load(open(sys.argv[1]))' FILE` checks it"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("config:\n  a: 'unclosed\n", "f.yaml:3: not valid YAML (found unexpected end of stream)"),
+        ("config: [1\n", "f.yaml:2: not valid YAML (expected ',' or ']', but got '<stream end>')"),
+    ],
+)
+def test_broken_yaml_names_its_line_the_parsers_words_and_the_fix(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        stack_file.read(text, "f.yaml")
+    assert (str(refused.value), refused.value.hint) == (message, YAML_HINT)
+
+
+def test_the_shape_errors_say_how_to_write_the_file() -> None:
+    with pytest.raises(ConfigError) as listed:
+        stack_file.read("- a\n", "f.yaml")
+    assert listed.value.hint == (
+        "start the file with `config:` and indent each `lakehouse:<key>: <value>` under it"
+    )
+    with pytest.raises(ConfigError) as config_listed:
+        stack_file.read("\n\nconfig:\n  - a\n", "f.yaml")
+    assert str(config_listed.value).startswith("f.yaml:3: config must be a mapping")
+    assert config_listed.value.hint == (
+        "write each setting as `  lakehouse:<key>: <value>` under `config:` (no leading '- ')"
+    )
+
+
+def test_a_file_without_settings_reads_as_none_and_keys_as_written() -> None:
+    assert stack_file.read("", "f.yaml").config == {}
+    assert stack_file.read("other: 1\n", "f.yaml").config == {}
+    found = stack_file.read("config:\n  1: x\n  lakehouse:bucket: b\n", "f.yaml")
+    assert found.config == {"1": "x", "lakehouse:bucket": "b"}
+    assert found.lines == {("1",): 2, ("lakehouse:bucket",): 3}
+    assert found.source == "f.yaml"
