@@ -179,6 +179,11 @@ def test_a_valid_stack_is_read_with_the_same_values_it_was_given() -> None:
         (8192, True, 5632, 2048),  # usable 7680: heap 7680 - 2048
         (20480, True, 16384, 3072),  # reserve 1024: usable 19456 >= 18432
         (64000, True, 16384, 41616),  # reserve 6000 at exactly 64000
+        # each rule's edge: the usable memory exactly at a threshold
+        (34492, False, 8192, 24576),  # reserve 1724: usable 32768, the largest heap
+        (6656, False, 4096, 2048),  # reserve 512: usable 6144, the middle heap
+        (3584, True, 1024, 2048),  # usable 3072: heap 1024, the least allowed
+        (3584, False, 2048, 1024),  # usable 3072: direct 1024, the least allowed
     ],
 )
 def test_dremio_memory_is_split_by_the_documented_rules(
@@ -244,22 +249,6 @@ def test_a_ui_without_a_login_is_routed_in_dev_and_in_prod_only_behind_an_allowl
                          "ingress": {"tls": {"enabled": True, "secretName": "tls"}}})  # fmt: skip
     assert dev.ui_routed([]) and dev.ui_routed(["10.0.0.0/8"])
     assert not prod.ui_routed([]) and prod.ui_routed(["10.0.0.0/8"])
-
-
-@pytest.mark.parametrize(
-    ("container_mib", "coordinator", "heap", "direct"),
-    [  # each rule's edge, by hand: the usable memory exactly at a threshold
-        (34492, False, 8192, 24576),  # reserve 1724: usable 32768, the largest heap
-        (6656, False, 4096, 2048),  # reserve 512: usable 6144, the middle heap
-        (3584, True, 1024, 2048),  # usable 3072: heap 1024, the least allowed
-        (3584, False, 2048, 1024),  # usable 3072: direct 1024, the least allowed
-    ],
-)
-def test_dremio_memory_at_each_rules_edge(
-    container_mib: int, coordinator: bool, heap: int, direct: int
-) -> None:
-    split = dremio_memory(container_mib, coordinator=coordinator)
-    assert (split.heap_mib, split.direct_mib) == (heap, direct)
 
 
 def test_an_allowlist_takes_a_cidr_with_host_bits_and_refuses_what_is_none() -> None:
