@@ -35,6 +35,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from lakehouse import checkout
 from lakehouse.datagen.landing import GeneratorSettings, generate
 from lakehouse.local.minio import LocalMinio
 from lakehouse.s3 import ObjectStore, S3Endpoint
@@ -324,9 +325,7 @@ def bench_scale(scale: float, cores: int, driver_memory: str) -> dict[str, Any]:
         "scale_factor": scale,
         # Per scale: `--add` keeps scales measured by other runs, at other commits.
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-        ).stdout.strip(),
+        "commit": checkout.commit(),
         "landing_generation_seconds": gen_seconds,
         "change_batches": {str(k): v for k, v in report.change_counts.items()},
         "fixed_changed_orders": FIXED_CHANGED_ORDERS,

@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+from lakehouse import checkout
 from lakehouse_core.paths import REPO_ROOT
 
 WORK = REPO_ROOT / "out" / "mutation"
@@ -114,8 +115,7 @@ def main(selection: list[str]) -> int:
     if not found:
         raise SystemExit("mutmut listed no mutants:\n" + run.stdout[-3000:] + run.stderr[-3000:])
     table = tally(found)
-    commit = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True, check=False).stdout.strip()  # fmt: skip
+    commit = checkout.commit()
     RESULTS.write_text(json.dumps({
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "commit": commit, "seconds_this_run": round(seconds), "selection": selection or "all",

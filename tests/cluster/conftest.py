@@ -14,7 +14,6 @@ import json
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -25,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from lakehouse import checkout
 from lakehouse_bed import bed, netns, node
 from lakehouse_bed import layout as L
 from lakehouse_bed.daemons import cmdline
@@ -270,13 +270,11 @@ def report(the: Bed, peak_mib: float, left: list[str], results: Path) -> None:
     for what, seconds in the.timeline.marks:
         print(f"  {seconds:7.1f}s  {what}")
     print(f"peak memory of the bed: {peak_mib / 1024:.2f} GiB")
-    commit = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True, check=False).stdout.strip()  # fmt: skip
     results.write_text(
         json.dumps(
             {
                 "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "commit": commit,
+                "commit": checkout.commit(),
                 "timeline_seconds": dict(the.timeline.marks),
                 "peak_memory_mib": round(peak_mib),
                 "facts": the.facts,
