@@ -184,10 +184,8 @@ def line_wise(spark: SparkSession, file: LandingFile, separator: str) -> bool:
     pass over the text, stopped by the first line that is not whole; compressed and small
     files are not checked (they are one task either way, or not worth it).
     """
-    least = spark.conf.get(SPLIT_CHECK_MIN_BYTES_CONF, None)
-    if file.size < int(least if least is not None else DEFAULT_SPLIT_CHECK_MIN_BYTES):
-        return False
-    if _codec(spark, _hadoop_fs(spark, file.uri)[1]) is not None:
+    least = int(spark.conf.get(SPLIT_CHECK_MIN_BYTES_CONF, None) or DEFAULT_SPLIT_CHECK_MIN_BYTES)
+    if file.size < least or _codec(spark, _hadoop_fs(spark, file.uri)[1]) is not None:
         return False
     lines = spark.read.option("lineSep", separator).text(file.uri)
     doubtful = F.col("value").contains('"') & ~F.col("value").rlike(WHOLE_RECORD_LINE)
