@@ -20,8 +20,9 @@ For each bronze batch not yet applied, in batch order:
    ranges). A sequenced dataset's deletes then update its tombstones.
 
 The counts come from the narrow aggregation and bronze's own count of the batch; nothing
-is classified twice. Every write is idempotent for (dataset, batch), so a retry after a
-crash at any point converges on the same state.
+is classified twice, and bronze is read and cast once per batch (the typed batch is cached
+by the counting pass for the writes that follow). Every write is idempotent for (dataset,
+batch), so a retry after a crash at any point converges on the same state.
 """
 
 from __future__ import annotations
@@ -149,13 +150,30 @@ class BatchChanges:
     superseded: int
     rejected: int
     has_deletes: bool = False  # some key's changes in the batch include a delete
+    kept: DataFrame | None = None  # the typed batch, cached while it is written
+
+    def release(self) -> None:
+        """Free the cached batch once everything written from it is committed."""
+        if self.kept is not None:
+            self.kept.unpersist()
+            self.kept = None
 
 
-def plan_batch(raw: DataFrame, dataset: Dataset, rows_in: int | None = None) -> BatchChanges:
+def plan_batch(
+    raw: DataFrame, dataset: Dataset, rows_in: int | None = None, *, keep: bool = False
+) -> BatchChanges:
     """Validate, deduplicate and count one batch of bronze rows (``rows_in``: bronze's count
-    of the batch, when known, spares a pass)."""
+    of the batch, when known, spares a pass).
+
+    ``keep`` caches the typed batch, filled by the counting pass: everything written from
+    the plan (a first write's range sample and its write, a MERGE's two reads of its
+    source, the rejects) then reads it instead of reading and casting bronze again. The
+    caller frees it with ``release()``.
+    """
     typed_columns = [validation.typed(c).alias(_typed_name(c.name)) for c in dataset.columns]
     typed = raw.select("*", *typed_columns).withColumn(SEQ, _sequence(dataset))
+    if keep:
+        typed = typed.persist()
     rules = validation.RowValidation(dataset, _typed_of)
     valid_flag = rules.is_valid
     valid = typed.where(valid_flag)
@@ -233,6 +251,7 @@ def plan_batch(raw: DataFrame, dataset: Dataset, rows_in: int | None = None) -> 
         superseded=valid_rows - applied - ambiguous_rows,
         rejected=rejected,
         has_deletes=has_deletes,
+        kept=typed if keep else None,
     )
 
 
@@ -317,7 +336,6 @@ def apply_batch(
 ) -> BatchResult:
     bronze_uri = catalog.table_uri(Layer.BRONZE, dataset.name)
     silver_uri = catalog.table_uri(Layer.SILVER, dataset.name)
-    rejects_uri = catalog.table_uri(Layer.SILVER, catalog.rejects_table(dataset.name))
     result = BatchResult(Layer.SILVER.value, dataset.name, batch_id)
     result.source_versions = {f"bronze.{dataset.name}": bronze_version}
     if bronze_version < 0:  # every batch so far was empty
@@ -331,7 +349,28 @@ def apply_batch(
         .where(F.col(BATCH_ID_COLUMN) == batch_id)
     )
     with profile.phase(spark, "silver", dataset.name, "plan"):
-        plan = plan_batch(raw, dataset, rows_in)
+        plan = plan_batch(raw, dataset, rows_in, keep=True)
+    try:
+        _write_plan(spark, catalog, dataset, batch_id=batch_id, plan=plan, result=result)
+    finally:
+        plan.release()
+    result.target_version = delta_io.current_version(spark, silver_uri)
+    return result
+
+
+def _write_plan(
+    spark: SparkSession,
+    catalog: LakeCatalog,
+    dataset: Dataset,
+    *,
+    batch_id: int,
+    plan: BatchChanges,
+    result: BatchResult,
+) -> None:
+    """Commit one planned batch: its winners (written first, or merged), its deletes'
+    tombstones, its rejects; ``result`` takes the counts and whether the table committed."""
+    silver_uri = catalog.table_uri(Layer.SILVER, dataset.name)
+    rejects_uri = catalog.table_uri(Layer.SILVER, catalog.rejects_table(dataset.name))
     result.rows_in, result.rows_applied = plan.rows_in, plan.applied
     result.rows_superseded, result.rows_rejected = plan.superseded, plan.rejected
     app = f"lakehouse.silver.{dataset.name}"
@@ -374,8 +413,6 @@ def apply_batch(
     if plan.rejects is not None:
         with profile.phase(spark, "silver", dataset.name, "rejects"):
             delta_io.append_idempotent(plan.rejects, rejects_uri, f"{app}.rejects", batch_id)
-    result.target_version = delta_io.current_version(spark, silver_uri)
-    return result
 
 
 def ensure_tables(spark: SparkSession, catalog: LakeCatalog, dataset: Dataset) -> None:

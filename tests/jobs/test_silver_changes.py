@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from decimal import Decimal
 from pathlib import Path
 
 from delta.tables import DeltaTable
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse_core.catalog import CATALOG
 from lakehouse_jobs import silver
@@ -124,3 +126,34 @@ def test_merge_applies_upserts_and_deletes_and_ignores_older_changes(
         3: (Decimal("10.00"), 10),
         6: (Decimal("6.00"), 1),
     }
+
+
+def _plan_text(frame: DataFrame) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        frame.explain()
+    return out.getvalue()
+
+
+def test_a_kept_plan_writes_from_its_cache_and_frees_it(spark: SparkSession) -> None:
+    rows = [
+        order(1, 1, "1.00"),
+        order(1, 2, "2.00"),
+        order(2, 1),
+        {**order(3, 1), "o_totalprice": "x"},
+    ]
+    plain = plan(spark, rows)
+    assert "InMemoryTableScan" not in _plan_text(plain.winners)  # bronze read and cast
+    kept = silver.plan_batch(raw_rows(spark, ORDERS, rows), ORDERS, keep=True)
+    # The same plan either way; kept, every frame written from it reads the cached batch.
+    assert winners(kept) == winners(plain) == [(1, "2.00", "U"), (2, "10.00", "U")]
+    assert (kept.applied, kept.superseded, kept.rejected) == (2, 1, 1)
+    assert kept.rejects is not None and plain.rejects is not None
+    assert kept.rejects.collect() == plain.rejects.collect()
+    for frame in (kept.winners, kept.rejects):
+        assert "InMemoryTableScan" in _plan_text(frame)
+    cached = kept.kept
+    assert cached is not None and cached.is_cached
+    kept.release()
+    assert not cached.is_cached and kept.kept is None
+    kept.release()  # twice is harmless (apply_batch releases in a finally)
