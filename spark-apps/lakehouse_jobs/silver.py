@@ -20,9 +20,10 @@ For each bronze batch not yet applied, in batch order:
    ranges). A sequenced dataset's deletes then update its tombstones.
 
 The counts come from the narrow aggregation and bronze's own count of the batch; nothing
-is classified twice, and bronze is read and cast once per batch (the typed batch is cached
-by the counting pass for the writes that follow). Every write is idempotent for (dataset,
-batch), so a retry after a crash at any point converges on the same state.
+is classified twice, and bronze is read and cast once per batch for its winners (their
+typed columns are cached by the counting pass for the writes that follow). Every write is
+idempotent for (dataset, batch), so a retry after a crash at any point converges on the
+same state.
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ class BatchChanges:
     superseded: int
     rejected: int
     has_deletes: bool = False  # some key's changes in the batch include a delete
-    kept: DataFrame | None = None  # the typed batch, cached while it is written
+    kept: DataFrame | None = None  # the valid rows' typed columns, cached while written
 
     def release(self) -> None:
         """Free the cached batch once everything written from it is committed."""
@@ -165,18 +166,26 @@ def plan_batch(
     """Validate, deduplicate and count one batch of bronze rows (``rows_in``: bronze's count
     of the batch, when known, spares a pass).
 
-    ``keep`` caches the typed batch, filled by the counting pass: everything written from
-    the plan (a first write's range sample and its write, a MERGE's two reads of its
-    source, the rejects) then reads it instead of reading and casting bronze again. The
-    caller frees it with ``release()``.
+    ``keep`` caches the valid rows' typed columns, filled by the counting pass: the
+    winners (a first write's range sample and its write, a MERGE's two reads of its
+    source, the tombstones) then read them instead of reading and casting bronze again.
+    Only what the winners need is cached, not the raw text (half a large batch's width,
+    which made the cache cost more than the reads it saved); the rejects, rare, read
+    bronze again. The caller frees the cache with ``release()``.
     """
     typed_columns = [validation.typed(c).alias(_typed_name(c.name)) for c in dataset.columns]
     typed = raw.select("*", *typed_columns).withColumn(SEQ, _sequence(dataset))
-    if keep:
-        typed = typed.persist()
     rules = validation.RowValidation(dataset, _typed_of)
     valid_flag = rules.is_valid
-    valid = typed.where(valid_flag)
+    valid_records = typed.where(valid_flag)  # with their raw text: a duplicate's reject
+    valid = valid_records.select(
+        *[_typed_name(c.name) for c in dataset.columns],
+        validation.raw(OP_COLUMN).alias(OP_COLUMN),
+        F.col(BATCH_ID_COLUMN),
+        F.col(SEQ),
+    )
+    if keep:
+        valid = valid.persist()
     keys = [_typed_name(k) for k in dataset.key]
 
     # One narrow pass over the keys: how many valid rows, how many keys, any repeated?
@@ -238,7 +247,7 @@ def plan_batch(
     if rejected:
         invalid = typed.where(~valid_flag).withColumn("__problems", rules.problems)
         if ambiguous_keys is not None:
-            duplicates = valid.join(
+            duplicates = valid_records.join(
                 F.broadcast(ambiguous_keys.select(*keys)), keys, "left_semi"
             ).withColumn("__problems", F.array(F.lit(DUPLICATE_PROBLEM)))
             invalid = invalid.unionByName(duplicates)
@@ -251,7 +260,7 @@ def plan_batch(
         superseded=valid_rows - applied - ambiguous_rows,
         rejected=rejected,
         has_deletes=has_deletes,
-        kept=typed if keep else None,
+        kept=valid if keep else None,
     )
 
 
