@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from lakehouse_bed import releases
-from lakehouse_core.paths import REPO_ROOT
 
 
 def commit_version(repo: Path, version: str, note: str = "", announce: bool = True) -> str:
@@ -87,16 +86,3 @@ def test_the_worktree_holds_the_release(
     made = releases.worktree(releases.Release("0.1.0", first), where, repo)
     assert releases.version_at("HEAD", made) == "0.1.0"
     assert releases.worktree(releases.Release("0.1.0", first), where, repo) == made  # reused
-
-
-def test_reports_name_the_commit_of_this_checkout_or_none_outside_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from lakehouse import checkout
-
-    head = subprocess.run(["git", "-C", str(REPO_ROOT), "log", "-1", "--format=%H"],
-                          check=True, capture_output=True, text=True).stdout.strip()  # fmt: skip
-    found = checkout.commit()
-    assert len(found) >= 7 and head.startswith(found)
-    monkeypatch.setattr(checkout, "REPO_ROOT", tmp_path)
-    assert checkout.commit() == ""
