@@ -169,9 +169,9 @@ def plan_batch(
     ``keep`` caches the valid rows' typed columns, filled by the counting pass: the
     winners (a first write's range sample and its write, a MERGE's two reads of its
     source, the tombstones) then read them instead of reading and casting bronze again.
-    Only what the winners need is cached, not the raw text (half a large batch's width,
-    which made the cache cost more than the reads it saved); the rejects, rare, read
-    bronze again. The caller frees the cache with ``release()``.
+    Only what the winners need is cached, not the raw text: with it, the cache cost more
+    to fill than the reads it saved (docs/benchmarks.md); the rejects, rare, read bronze
+    again. The caller frees the cache with ``release()``.
     """
     typed_columns = [validation.typed(c).alias(_typed_name(c.name)) for c in dataset.columns]
     typed = raw.select("*", *typed_columns).withColumn(SEQ, _sequence(dataset))
