@@ -27,6 +27,7 @@ from lakehouse_core.catalog import (
 )
 from lakehouse_core.images import MAIN_APPLICATION_FILE, job_image_ref
 from lakehouse_core.scrape import SPARK_METRICS_NAMESPACE
+from lakehouse_core.spark_conf import JOB_JVM_OPTIONS
 from lakehouse_core.stack_config import StackConfig
 
 # How long S3A keeps trying when the object store will not take a request. Hadoop's
@@ -229,10 +230,10 @@ def observability_conf(settings: JobSettings) -> dict[str, str]:
 
 def _pod(name: str, settings: JobSettings, cores: int, memory: str) -> dict[str, Any]:
     mounts: list[dict[str, Any]] = [{"name": TMP_VOLUME, "mountPath": "/tmp"}]  # noqa: S108
-    trust: dict[str, Any] = {}
+    java_options = list(JOB_JVM_OPTIONS)
     if settings.trust_cluster_ca:
         mounts.append({"name": TRUST_VOLUME, "mountPath": names.TRUSTSTORE_DIR, "readOnly": True})
-        trust = {"javaOptions": names.JAVA_TRUST_OPTIONS}
+        java_options.append(names.JAVA_TRUST_OPTIONS)
     return {
         "cores": cores,
         **({"coreRequest": settings.core_request} if settings.core_request else {}),
@@ -243,7 +244,7 @@ def _pod(name: str, settings: JobSettings, cores: int, memory: str) -> dict[str,
         "securityContext": _container_security(),
         "podSecurityContext": _pod_security(),
         "volumeMounts": mounts,
-        **trust,
+        "javaOptions": " ".join(java_options),
     }
 
 

@@ -26,3 +26,11 @@ SESSION_CONF: dict[str, str] = {
     # across a MERGE's joins made the optimizer run out of memory (seen at TPC-H SF 0.01).
     "spark.sql.constraintPropagation.enabled": "false",
 }
+
+# Options for every JVM that runs a job (driver and executors). HotSpot never JIT-compiles
+# a method of more than 8,000 bytes of bytecode; the code Spark generates for silver's
+# validity test and typed columns is larger, so without this it ran interpreted. Measured
+# with TPC-H SF 1 lineitem on two cores: caching the valid typed rows took 83.6 s with
+# HotSpot's default and 37.8 s with this flag; Spark's own fallback for huge methods
+# (``spark.sql.codegen.hugeMethodLimit=8000``) took 47.8 s (docs/benchmarks.md).
+JOB_JVM_OPTIONS: tuple[str, ...] = ("-XX:-DontCompileHugeMethods",)

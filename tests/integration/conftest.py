@@ -18,7 +18,10 @@ from lakehouse.local.minio import LocalMinio
 from lakehouse.local.spark import LocalSpark, local_session
 from lakehouse.s3 import ObjectStore, S3Endpoint
 from lakehouse_core.catalog import CATALOG, LakeCatalog
-from lakehouse_jobs.gold.refresh import REWRITE_BELOW_BYTES_CONF
+from lakehouse_jobs.gold.refresh import (
+    ADDITIVE_REWRITE_BELOW_BYTES_CONF,
+    REWRITE_BELOW_BYTES_CONF,
+)
 from lakehouse_jobs.landing import SPLIT_CHECK_MIN_BYTES_CONF
 
 pytestmark = pytest.mark.integration
@@ -50,6 +53,7 @@ def spark(s3_endpoint: S3Endpoint) -> Iterator[SparkSession]:
                 # The tests' lakes are tiny: refresh gold from the change feed, as a large
                 # lake does (the choice by cost has its own test, in test_pipeline).
                 REWRITE_BELOW_BYTES_CONF: "0",
+                ADDITIVE_REWRITE_BELOW_BYTES_CONF: "0",
                 # ... and check every landing file for line-wise parsing, as a large one is
                 # (the landing tests' files then take whichever path their lines allow).
                 SPLIT_CHECK_MIN_BYTES_CONF: "0",

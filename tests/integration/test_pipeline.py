@@ -238,6 +238,7 @@ def test_gold_over_small_sources_is_rewritten_rather_than_refreshed(
     0 (always from the change feed); here a session of its own sets it."""
     from lakehouse_jobs.audit import Ledger
     from lakehouse_jobs.gold.refresh import (
+        ADDITIVE_REWRITE_BELOW_BYTES_CONF,
         REWRITE_BELOW_BYTES_CONF,
         REWRITTEN_SMALL,
         cheaper_to_rewrite,
@@ -256,6 +257,19 @@ def test_gold_over_small_sources_is_rewritten_rather_than_refreshed(
     assert cheaper_to_rewrite(session, lake.catalog, gold) == (True, live)
     session.conf.set(REWRITE_BELOW_BYTES_CONF, str(live))
     assert cheaper_to_rewrite(session, lake.catalog, gold) == (False, live)
+    # An additive table is judged by its own limit (its refresh costs less), not this one.
+    additive = GOLD.get("pricing_summary")
+    assert additive.refresh == "additive"
+    lineitem = sum(
+        open_delta(lake.endpoint, lake.catalog.table_uri(Layer.SILVER, "lineitem"))
+        .get_add_actions().column("size_bytes").to_pylist()
+    )  # fmt: skip
+    session.conf.set(REWRITE_BELOW_BYTES_CONF, str(10 * live))
+    assert cheaper_to_rewrite(session, lake.catalog, additive) == (False, -1)  # the tests' 0
+    session.conf.set(ADDITIVE_REWRITE_BELOW_BYTES_CONF, str(lineitem + 1))
+    assert cheaper_to_rewrite(session, lake.catalog, additive) == (True, lineitem)
+    session.conf.set(ADDITIVE_REWRITE_BELOW_BYTES_CONF, str(lineitem))
+    assert cheaper_to_rewrite(session, lake.catalog, additive) == (False, lineitem)
     # As the second run saw it (built from the first run's versions): with small sources
     # it takes the rewrite; that run's commit is there already, so nothing is written.
     session.conf.set(REWRITE_BELOW_BYTES_CONF, str(live + 1))

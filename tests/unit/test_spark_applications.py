@@ -7,6 +7,7 @@ from dataclasses import asdict
 from lakehouse_core import names
 from lakehouse_core import stack_config as config
 from lakehouse_core.spark_applications import JobSettings, job_settings, spark_application
+from lakehouse_core.spark_conf import JOB_JVM_OPTIONS
 
 # Every value differs from JobSettings' own default, so a setting the function forgot to
 # carry over (and left at its default) shows.
@@ -81,3 +82,20 @@ def test_a_holder_named_by_the_cli_and_json_logs_reach_driver_and_executors() ->
         ]
     plain = spark_application("bronze", JobSettings(pushgateway=None))["spec"]["driver"]["env"]
     assert [e["name"] for e in plain] == [names.ACCESS_KEY_ENV, names.SECRET_KEY_ENV, "AWS_REGION"]
+
+
+def test_every_job_jvm_compiles_huge_methods_and_trusts_the_ca_only_when_asked() -> None:
+    """Silver's generated code is larger than HotSpot compiles by default (spark_conf)."""
+    for trust in (False, True):
+        spec = spark_application("silver", JobSettings(trust_cluster_ca=trust))["spec"]
+        for pod in (spec["driver"], spec["executor"]):
+            options = pod["javaOptions"].split()
+            assert options[: len(JOB_JVM_OPTIONS)] == list(JOB_JVM_OPTIONS)
+            assert (names.JAVA_TRUST_OPTIONS in pod["javaOptions"]) is trust
+
+
+def test_a_local_session_runs_the_jobs_jvm_options() -> None:
+    from lakehouse.local.spark import LocalSpark
+
+    options = LocalSpark(None, java_options=("-Xss4m",)).conf()["spark.driver.extraJavaOptions"]
+    assert options.split()[1:] == [*JOB_JVM_OPTIONS, "-Xss4m"]

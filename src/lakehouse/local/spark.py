@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from lakehouse.s3 import S3Endpoint
 from lakehouse_core.spark_applications import S3A_RETRY_BOUNDS
+from lakehouse_core.spark_conf import JOB_JVM_OPTIONS
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -70,7 +71,7 @@ class LocalSpark:
             "spark.master": f"local[{self.cores}]",
             "spark.driver.memory": self.driver_memory,
             "spark.driver.extraJavaOptions": " ".join(
-                (f"-Dlog4j2.configurationFile={LOG4J_CONFIG}", *self.java_options)
+                (f"-Dlog4j2.configurationFile={LOG4J_CONFIG}", *JOB_JVM_OPTIONS, *self.java_options)
             ),
             "spark.databricks.delta.snapshotPartitions": str(self.cores),
             "spark.default.parallelism": str(self.cores),
