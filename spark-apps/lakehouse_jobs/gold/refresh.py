@@ -12,8 +12,8 @@ of its groups are touched or a dimension changed, when a rewrite is cheaper; the
 rewritten, atomically, in one commit. If the change feed it needs is gone (VACUUM removed
 its files), the table is rewritten instead: slower, never wrong. Before any of this, a
 table whose sources are small is simply rewritten (``cheaper_to_rewrite``): below a few
-hundred MiB of silver for a table that recomputes groups, about a hundred for an additive
-one, the change feed's jobs and MERGE cost more than reading all of it.
+hundred MiB of silver for a table that recomputes groups, 128 MiB for an additive one,
+the change feed's jobs and MERGE cost more than reading all of it.
 """
 
 from __future__ import annotations
@@ -38,10 +38,11 @@ INCREMENTAL_MAX_SHARE = 0.5
 # reads) a rewrite from silver costs less than a refresh from the change feed, whatever
 # changed. Spark settings, so a cluster whose executors scan faster can move them; 0
 # always refreshes. A table that recomputes the groups it touches reads its sources again
-# for those groups and MERGEs them: at TPC-H SF 1 (about 300 MiB of sources, two cores)
-# that took 12.0 s against a rewrite's 8.4 s. An additive table only sums the change
-# feed: about 2 s whatever the size (1.9 and 2.4 s at SF 1), which a rewrite of a few
-# hundred MiB of lineitem's measures exceeds (pricing_summary: 4.8 s at SF 1).
+# for those groups and MERGEs them: at TPC-H SF 1 (its four sources hold 274 MB; two
+# cores) that took 12.0 s against a rewrite's 8.4 s. An additive table only sums the
+# change feed: about 2 s whatever the size (1.9 and 2.4 s at SF 1), less than rewriting
+# pricing_summary from SF 1's lineitem (4.8 s) and more than order_status_summary from
+# its orders (55 MB, 0.8 s). Measured one table at a time (docs/benchmarks.md).
 REWRITE_BELOW_BYTES_CONF = "spark.lakehouse.gold.rewriteBelowBytes"
 DEFAULT_REWRITE_BELOW_BYTES = 512 * 2**20
 ADDITIVE_REWRITE_BELOW_BYTES_CONF = "spark.lakehouse.gold.additiveRewriteBelowBytes"
