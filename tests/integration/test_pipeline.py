@@ -245,12 +245,16 @@ def test_gold_over_small_sources_is_rewritten_rather_than_refreshed(
         refresh_table,
     )
 
+    def silver_bytes(*names: str) -> int:
+        """The live files' bytes of silver tables, from their logs (delta-rs, not Spark)."""
+        return sum(
+            sum(open_delta(lake.endpoint, lake.catalog.table_uri(Layer.SILVER, n))
+                .get_add_actions().column("size_bytes").to_pylist())
+            for n in names
+        )  # fmt: skip
+
     gold = GOLD.get("revenue_by_nation_month")
-    live = sum(
-        sum(open_delta(lake.endpoint, lake.catalog.table_uri(Layer.SILVER, s)).get_add_actions()
-            .column("size_bytes").to_pylist())
-        for s in gold.sources
-    )  # fmt: skip
+    live = silver_bytes(*gold.sources)
     session = spark.newSession()
     assert cheaper_to_rewrite(session, lake.catalog, gold) == (False, -1)  # the tests' 0
     session.conf.set(REWRITE_BELOW_BYTES_CONF, str(live + 1))
@@ -260,10 +264,7 @@ def test_gold_over_small_sources_is_rewritten_rather_than_refreshed(
     # An additive table is judged by its own limit (its refresh costs less), not this one.
     additive = GOLD.get("pricing_summary")
     assert additive.refresh == "additive"
-    lineitem = sum(
-        open_delta(lake.endpoint, lake.catalog.table_uri(Layer.SILVER, "lineitem"))
-        .get_add_actions().column("size_bytes").to_pylist()
-    )  # fmt: skip
+    lineitem = silver_bytes(*additive.sources)
     session.conf.set(REWRITE_BELOW_BYTES_CONF, str(10 * live))
     assert cheaper_to_rewrite(session, lake.catalog, additive) == (False, -1)  # the tests' 0
     session.conf.set(ADDITIVE_REWRITE_BELOW_BYTES_CONF, str(lineitem + 1))
